@@ -1,0 +1,44 @@
+using System.CommandLine;
+using Diffusion.ML.TorchSharp;
+using TorchSharp;
+
+namespace Diffusion.ML.Cli.Commands;
+
+/// <summary>Options shared by several commands, and their effect.</summary>
+internal static class CommonOptions
+{
+    public static Option<string> Device() => new("--device")
+    {
+        Description = "cpu, cuda, cuda:N or auto (CUDA needs the GPU build, see docs/gpu.md)",
+        DefaultValueFactory = _ => "cpu",
+    };
+
+    public static Option<int> Threads() => new("--threads")
+    {
+        Description = "CPU threads for TorchSharp (0 = all cores)",
+        DefaultValueFactory = _ => 0,
+    };
+
+    public static Option<long> Seed() => new("--seed") { Description = "random seed", DefaultValueFactory = _ => 0 };
+
+    /// <summary>Loads TorchSharp, sets its thread count and resolves the device.</summary>
+    public static torch.Device PrepareTorch(string device, int threads)
+    {
+        TorchSharpRuntime.EnsureLoaded();
+        torch.set_num_threads(threads > 0 ? threads : Environment.ProcessorCount);
+        return TorchSharpRuntime.ResolveDevice(device);
+    }
+
+    /// <summary>Parses "1,2,3" into integers, naming the option in the error.</summary>
+    public static int[] ParseIntList(string text, string option)
+    {
+        try
+        {
+            return text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(int.Parse).ToArray();
+        }
+        catch (FormatException)
+        {
+            throw new ArgumentException($"{option} takes comma-separated integers like 0,1,2; got '{text}'.");
+        }
+    }
+}

@@ -1,0 +1,106 @@
+using System.CommandLine;
+using Diffusion.ML.Data;
+using Diffusion.ML.Sampling;
+using Diffusion.ML.Schedules;
+using Diffusion.ML.TorchSharp.Training;
+using Spectre.Console;
+
+namespace Diffusion.ML.Cli.Commands;
+
+/// <summary><c>diffusion-ml train</c>: trains a DDPM denoiser and writes a resumable checkpoint.</summary>
+internal static class TrainCommand
+{
+    public static Command Create()
+    {
+        var dataset = new Option<string>("--dataset") { Description = "training data", DefaultValueFactory = _ => "fashion-mnist" };
+        dataset.AcceptOnlyFromAmong(DatasetCatalog.Names);
+        var dataPath = new Option<string?>("--data-path") { Description = "file or folder of the data (default: the data set's usual place)" };
+        var output = new Option<string>("--output", "-o") { Description = "checkpoint file to write", Required = true };
+        var resume = new Option<bool>("--resume") { Description = "continue the run stored in --output" };
+        var steps = new Option<long>("--steps") { Description = "total optimisation steps", DefaultValueFactory = _ => 10_000 };
+        var batch = new Option<int>("--batch-size") { Description = "examples per step", DefaultValueFactory = _ => 64 };
+        var lr = new Option<double>("--lr") { Description = "peak AdamW learning rate", DefaultValueFactory = _ => 2e-4 };
+        var warmup = new Option<int>("--warmup") { Description = "learning-rate warm-up steps", DefaultValueFactory = _ => 100 };
+        var prediction = new Option<PredictionType>("--prediction") { Description = "what the network predicts", DefaultValueFactory = _ => PredictionType.Epsilon };
+        var schedule = new Option<BetaSchedule>("--schedule") { Description = "beta schedule", DefaultValueFactory = _ => BetaSchedule.Linear };
+        var zeroSnr = new Option<bool>("--zero-terminal-snr") { Description = "rescale the schedule to zero terminal SNR (use with --prediction VPrediction)" };
+        var minSnr = new Option<double?>("--min-snr-gamma") { Description = "min-SNR-gamma loss weighting (e.g. 5)" };
+        var ema = new Option<double>("--ema-decay") { Description = "largest EMA decay", DefaultValueFactory = _ => 0.9999 };
+        var dropout = new Option<double>("--class-dropout") { Description = "probability of the null class (classifier-free guidance)", DefaultValueFactory = _ => 0.1 };
+        var clip = new Option<double>("--grad-clip") { Description = "gradient-norm clipping (0 = off)", DefaultValueFactory = _ => 1.0 };
+        var baseChannels = new Option<int?>("--base-channels") { Description = "UNet base width (default: 64 for 28x28)" };
+        var unconditional = new Option<bool>("--unconditional") { Description = "ignore the labels" };
+        var every = new Option<int>("--checkpoint-every") { Description = "steps between checkpoints", DefaultValueFactory = _ => 500 };
+        var seed = CommonOptions.Seed();
+        var device = CommonOptions.Device();
+        var threads = CommonOptions.Threads();
+
+        var command = new Command("train", "Train a DDPM denoiser (UNet for images, MLP for 2-D points).")
+        {
+            dataset, dataPath, output, resume, steps, batch, lr, warmup, prediction, schedule, zeroSnr, minSnr, ema, dropout, clip,
+            baseChannels, unconditional, every, seed, device, threads,
+        };
+        command.SetAction((parse, cancellationToken) => Task.Run(() =>
+        {
+            var torchDevice = CommonOptions.PrepareTorch(parse.GetValue(device)!, parse.GetValue(threads));
+            string path = parse.GetValue(output)!;
+            ImageDataset data = DatasetCatalog.Load(parse.GetValue(dataset)!, parse.GetValue(dataPath), parse.GetValue(seed));
+            AnsiConsole.MarkupLine($"data: [bold]{data.Count}[/] examples of {data.Channels}x{data.Height}x{data.Width}, {data.ClassCount} classes");
+
+            DdpmTrainer trainer;
+            if (File.Exists(path) && !parse.GetValue(resume))
+                throw new ArgumentException($"'{path}' already exists. Pass --resume to continue that run, or choose another --output.");
+            if (parse.GetValue(resume) && File.Exists(path))
+            {
+                trainer = DdpmTrainer.Resume(path, data, torchDevice);
+                AnsiConsole.MarkupLine($"resumed [bold]{Markup.Escape(path)}[/] at step {trainer.Step}");
+            }
+            else
+            {
+                var network = ModelPresets.Create(data, parse.GetValue(baseChannels), conditional: !parse.GetValue(unconditional));
+                var options = new DdpmTrainerOptions
+                {
+                    Schedule = new NoiseScheduleOptions { BetaSchedule = parse.GetValue(schedule), RescaleZeroTerminalSnr = parse.GetValue(zeroSnr) },
+                    PredictionType = parse.GetValue(prediction),
+                    BatchSize = parse.GetValue(batch),
+                    LearningRate = parse.GetValue(lr),
+                    WarmupSteps = parse.GetValue(warmup),
+                    EmaDecay = parse.GetValue(ema),
+                    MinSnrGamma = parse.GetValue(minSnr),
+                    ClassDropout = parse.GetValue(dropout),
+                    GradientClipNorm = parse.GetValue(clip),
+                    Seed = parse.GetValue(seed),
+                };
+                trainer = new DdpmTrainer(network, data, options, torchDevice);
+                AnsiConsole.MarkupLine($"model: {network.Kind}, {network.ParameterCount:N0} parameters, {network.ClassCount} classes");
+            }
+            using (trainer)
+            {
+                return Run(trainer, parse.GetValue(steps), path, parse.GetValue(every), cancellationToken);
+            }
+        }, cancellationToken));
+        return command;
+    }
+
+    /// <summary>Trains with a progress display; on Ctrl+C the trainer writes its checkpoint and the command says how to resume.</summary>
+    internal static int Run(DdpmTrainer trainer, long steps, string path, int checkpointEvery, CancellationToken cancellationToken)
+    {
+        try
+        {
+            ConsoleProgress.Run("train", steps, update =>
+            {
+                update(trainer.Step, "");
+                trainer.Train(steps, path, checkpointEvery, new InlineProgress<TrainingProgress>(p =>
+                    update(p.Step, $"step {p.Step} loss {p.Loss:0.0000} {p.SamplesPerSecond:0} samples/s ETA {p.Remaining:hh\\:mm\\:ss}")),
+                    cancellationToken);
+            });
+        }
+        catch (OperationCanceledException)
+        {
+            AnsiConsole.MarkupLine($"[yellow]interrupted at step {trainer.Step}[/]; checkpoint saved. Continue with the same command and --resume.");
+            return 130;
+        }
+        AnsiConsole.MarkupLine($"[green]done[/]: {trainer.Step} steps, checkpoint [bold]{Markup.Escape(path)}[/]");
+        return 0;
+    }
+}

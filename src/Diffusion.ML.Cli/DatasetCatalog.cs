@@ -1,0 +1,36 @@
+using Diffusion.ML.Data;
+
+namespace Diffusion.ML.Cli;
+
+/// <summary>Resolves the data-set names the CLI accepts into in-memory training data.</summary>
+internal static class DatasetCatalog
+{
+    public static readonly string[] Names = ["fashion-mnist", "digits", "image-folder", "moons", "gaussian-mixture", "swiss-roll"];
+
+    /// <summary>Number of points drawn for the synthetic 2-D sets.</summary>
+    private const int ToyPoints = 20_000;
+
+    public static ImageDataset Load(string name, string? path, long seed) => name switch
+    {
+        "fashion-mnist" => FashionMnist.Load(path, train: true),
+        "digits" => path is null ? EmbeddedDigits() : DigitsCsvReader.Load(path),
+        "image-folder" => new ImageFolderDataset(path ?? throw new ArgumentException("--data-path must name the folder for --dataset image-folder.")).ToDataset(),
+        "moons" => Points(new TwoMoons(), seed),
+        "gaussian-mixture" => Points(GaussianMixture.EightGaussians(), seed),
+        "swiss-roll" => Points(new SwissRoll(), seed),
+        _ => throw new ArgumentException($"Unknown data set '{name}'. Known: {string.Join(", ", Names)}."),
+    };
+
+    /// <summary>The UCI digits embedded in this tool (see Data/README.md).</summary>
+    public static ImageDataset EmbeddedDigits()
+    {
+        using var stream = typeof(DatasetCatalog).Assembly.GetManifestResourceStream("digits.csv.gz")
+            ?? throw new InvalidOperationException("The embedded digits data is missing from this build of diffusion-ml.");
+        using var gzip = new System.IO.Compression.GZipStream(stream, System.IO.Compression.CompressionMode.Decompress);
+        using var reader = new StreamReader(gzip);
+        return DigitsCsvReader.Read(reader, "embedded digits.csv.gz");
+    }
+
+    private static ImageDataset Points(IToyDistribution distribution, long seed)
+        => new(ToyPoints, distribution.Dimension, 1, 1, distribution.Sample(ToyPoints, (int)seed));
+}

@@ -1,0 +1,155 @@
+using System.IO.Compression;
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Diffusion.ML.Data;
+using Diffusion.ML.Schedules;
+using Diffusion.ML.TorchSharp.Modules;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Diffusion.ML.TorchSharp.Training;
+
+/// <summary>
+/// A training checkpoint: one ZIP file holding <c>manifest.json</c> (<see cref="CheckpointManifest"/>) and the TorchSharp
+/// state of the model, its EMA and the optimizer, each with a SHA-256 in the manifest. Written atomically (temporary file
+/// + rename), so an interrupted save never leaves a broken checkpoint behind.
+/// </summary>
+public sealed class Checkpoint
+{
+    /// <summary>Entry holding the trained weights.</summary>
+    public const string ModelEntry = "model.bin";
+
+    /// <summary>Entry holding the EMA weights.</summary>
+    public const string EmaEntry = "ema.bin";
+
+    /// <summary>Entry holding the optimizer state.</summary>
+    public const string OptimizerEntry = "optimizer.bin";
+
+    private const string ManifestEntry = "manifest.json";
+
+    /// <summary>JSON settings for manifests: indented, enums as names.</summary>
+    public static JsonSerializerOptions JsonOptions { get; } = new()
+    {
+        WriteIndented = true,
+        Converters = { new JsonStringEnumConverter() },
+    };
+
+    private readonly Dictionary<string, byte[]> _entries;
+
+    private Checkpoint(string path, CheckpointManifest manifest, Dictionary<string, byte[]> entries)
+    {
+        Path = path;
+        Manifest = manifest;
+        _entries = entries;
+    }
+
+    /// <summary>Where the checkpoint was read from.</summary>
+    public string Path { get; }
+
+    /// <summary>The manifest.</summary>
+    public CheckpointManifest Manifest { get; }
+
+    /// <summary>The noise schedule the model was trained with.</summary>
+    public NoiseSchedule CreateSchedule() => new(Manifest.Trainer.Schedule);
+
+    /// <summary>Writes a checkpoint atomically.</summary>
+    public static void Save(string path, CheckpointManifest manifest, DenoiserNetwork model, DenoiserNetwork ema, OptimizerHelper optimizer)
+    {
+        var entries = new Dictionary<string, byte[]>
+        {
+            [ModelEntry] = Serialize(w => model.save(w)),
+            [EmaEntry] = Serialize(w => ema.save(w)),
+            [OptimizerEntry] = Serialize(optimizer.save_state_dict),
+        };
+        var withHashes = manifest with { EntryHashes = entries.ToDictionary(e => e.Key, e => Sha256Hex(e.Value)) };
+        AtomicFile.Write(path, stream =>
+        {
+            using var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true);
+            WriteEntry(zip, ManifestEntry, JsonSerializer.SerializeToUtf8Bytes(withHashes, JsonOptions));
+            foreach (var (name, bytes) in entries) WriteEntry(zip, name, bytes);
+        });
+    }
+
+    /// <summary>Reads and verifies a checkpoint.</summary>
+    /// <exception cref="FileNotFoundException">No file at <paramref name="path"/>.</exception>
+    /// <exception cref="InvalidDataException">The file is not a checkpoint, is truncated or corrupt, or has an unknown format version.</exception>
+    public static Checkpoint Load(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"Checkpoint '{path}' does not exist.", path);
+        var entries = new Dictionary<string, byte[]>();
+        CheckpointManifest? manifest;
+        try
+        {
+            using var zip = ZipFile.OpenRead(path);
+            foreach (var entry in zip.Entries)
+            {
+                using var s = entry.Open();
+                using var ms = new MemoryStream();
+                s.CopyTo(ms);
+                entries[entry.FullName] = ms.ToArray();
+            }
+            if (!entries.TryGetValue(ManifestEntry, out var manifestBytes))
+                throw Corrupt(path, $"it has no {ManifestEntry}");
+            manifest = JsonSerializer.Deserialize<CheckpointManifest>(manifestBytes, JsonOptions);
+        }
+        catch (Exception e) when (e is InvalidDataException or JsonException or IOException && e is not FileNotFoundException)
+        {
+            throw Corrupt(path, e.Message, e);
+        }
+        if (manifest is null) throw Corrupt(path, "its manifest is empty");
+        if (manifest.FormatVersion > CheckpointManifest.CurrentFormatVersion)
+            throw new InvalidDataException($"Checkpoint '{path}' has format version {manifest.FormatVersion}; this library reads up to {CheckpointManifest.CurrentFormatVersion}. Update Diffusion.ML.");
+        foreach (var (name, hash) in manifest.EntryHashes)
+        {
+            if (!entries.TryGetValue(name, out var bytes)) throw Corrupt(path, $"entry '{name}' is missing");
+            if (Sha256Hex(bytes) != hash) throw Corrupt(path, $"entry '{name}' does not match its SHA-256");
+        }
+        return new Checkpoint(path, manifest, entries);
+    }
+
+    /// <summary>Builds the network and loads the EMA weights (for sampling) or the raw trained weights.</summary>
+    /// <param name="useEma">True for the EMA weights (default), false for the last trained weights.</param>
+    /// <param name="device">Device to put the network on (default CPU).</param>
+    public DenoiserNetwork LoadNetwork(bool useEma = true, Device? device = null)
+    {
+        var network = DenoiserNetwork.Create(Manifest.ModelKind, Manifest.ModelConfig);
+        LoadInto(network, useEma ? EmaEntry : ModelEntry);
+        if (device is not null) network.to(device);
+        network.eval();
+        return network;
+    }
+
+    /// <summary>Loads one module entry into an existing network of the stored architecture.</summary>
+    public void LoadInto(nn.Module network, string entry)
+    {
+        using var reader = new BinaryReader(new MemoryStream(_entries[entry]));
+        network.load(reader);
+    }
+
+    /// <summary>Loads the optimizer state into an optimizer over a network of the stored architecture.</summary>
+    public void LoadOptimizer(OptimizerHelper optimizer)
+    {
+        using var reader = new BinaryReader(new MemoryStream(_entries[OptimizerEntry]));
+        optimizer.load_state_dict(reader);
+    }
+
+    private static byte[] Serialize(Action<BinaryWriter> write)
+    {
+        using var ms = new MemoryStream();
+        using (var writer = new BinaryWriter(ms, System.Text.Encoding.UTF8, leaveOpen: true)) write(writer);
+        return ms.ToArray();
+    }
+
+    private static void WriteEntry(ZipArchive zip, string name, byte[] bytes)
+    {
+        using var s = zip.CreateEntry(name, CompressionLevel.NoCompression).Open();
+        s.Write(bytes);
+    }
+
+    private static string Sha256Hex(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
+
+    private static InvalidDataException Corrupt(string path, string why, Exception? inner = null)
+        => new($"Checkpoint '{path}' is not a valid Diffusion.ML checkpoint: {why}. The file is truncated or damaged; use an earlier checkpoint or retrain.", inner);
+}

@@ -1,0 +1,131 @@
+using Diffusion.ML.Sampling;
+using Diffusion.ML.TorchSharp.Modules;
+using Diffusion.ML.TorchSharp.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Diffusion.ML.TorchSharp.Tests.Training;
+
+[TestClass]
+public sealed class CheckpointTests
+{
+    private static readonly DdpmTrainerOptions Options = new() { BatchSize = 8, LearningRate = 1e-3, WarmupSteps = 3, Seed = 11, ClassDropout = 0.3, MinSnrGamma = 5 };
+
+    [TestInitialize]
+    public void LoadTorch() => TorchSharpRuntime.EnsureLoaded();
+
+    [TestMethod]
+    public void InterruptedRunResumesToTheSameWeightsAsAStraightRun()
+    {
+        string dir = Directory.CreateTempSubdirectory("dml-resume").FullName;
+        try
+        {
+            var data = TinyModels.Images();
+            torch.manual_seed(5);
+            using var straight = new DdpmTrainer(TinyModels.UNet(), data, Options);
+            straight.Train(6);
+
+            torch.manual_seed(5);
+            string path = Path.Combine(dir, "run.ckpt");
+            using (var first = new DdpmTrainer(TinyModels.UNet(), data, Options))
+                first.Train(3, path);
+            torch.manual_seed(999); // the global generator state must not matter after a resume
+            using var resumed = DdpmTrainer.Resume(path, data);
+            Assert.AreEqual(3L, resumed.Step);
+            resumed.Train(6);
+
+            AssertSameParameters(straight.Network, resumed.Network);
+            AssertSameParameters(straight.Ema.Model, resumed.Ema.Model);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    [TestMethod]
+    public void CheckpointRoundTripRestoresWeightsConfigAndSchedule()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"dml-{Guid.NewGuid():N}.ckpt");
+        try
+        {
+            var options = Options with { PredictionType = PredictionType.VPrediction };
+            using var trainer = new DdpmTrainer(TinyModels.UNet(), TinyModels.Images(), options);
+            trainer.Train(2);
+            trainer.SaveCheckpoint(path);
+            var checkpoint = Checkpoint.Load(path);
+            Assert.AreEqual(2L, checkpoint.Manifest.Step);
+            Assert.AreEqual(PredictionType.VPrediction, checkpoint.Manifest.Trainer.PredictionType);
+            Assert.AreEqual(options, checkpoint.Manifest.Trainer);
+            using var ema = checkpoint.LoadNetwork(useEma: true);
+            using var raw = checkpoint.LoadNetwork(useEma: false);
+            AssertSameParameters(trainer.Ema.Model, ema);
+            AssertSameParameters(trainer.Network, raw);
+            CollectionAssert.AreEqual(trainer.Schedule.AlphaBar.ToArray(), checkpoint.CreateSchedule().AlphaBar.ToArray());
+            Assert.IsFalse(Directory.GetFiles(Path.GetDirectoryName(path)!, $".{Path.GetFileName(path)}*.tmp").Any(), "no temporary file is left");
+        }
+        finally { File.Delete(path); }
+    }
+
+    [TestMethod]
+    public void CorruptOrForeignFilesAreRejectedWithTheReason()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"dml-{Guid.NewGuid():N}.ckpt");
+        try
+        {
+            using (var trainer = new DdpmTrainer(TinyModels.Mlp(), TinyModels.Points(), Options))
+            {
+                trainer.Train(1);
+                trainer.SaveCheckpoint(path);
+            }
+            byte[] bytes = File.ReadAllBytes(path);
+
+            File.WriteAllBytes(path, bytes[..(bytes.Length / 2)]);
+            var ex = Assert.ThrowsExactly<InvalidDataException>(() => Checkpoint.Load(path));
+            StringAssert.Contains(ex.Message, "not a valid Diffusion.ML checkpoint");
+
+            // Flip one byte inside the stored (uncompressed) optimizer state: the SHA-256 check must catch it.
+            var tampered = (byte[])bytes.Clone();
+            int at = IndexOf(tampered, "optimizer.bin"u8.ToArray()) + 200;
+            tampered[at] ^= 0xFF;
+            File.WriteAllBytes(path, tampered);
+            ex = Assert.ThrowsExactly<InvalidDataException>(() => Checkpoint.Load(path));
+            StringAssert.Contains(ex.Message, "SHA-256");
+
+            File.WriteAllText(path, "hello");
+            Assert.ThrowsExactly<InvalidDataException>(() => Checkpoint.Load(path));
+            Assert.ThrowsExactly<FileNotFoundException>(() => Checkpoint.Load(path + ".missing"));
+        }
+        finally { File.Delete(path); }
+    }
+
+    [TestMethod]
+    public void ResumingOnOtherDataIsRefused()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"dml-{Guid.NewGuid():N}.ckpt");
+        try
+        {
+            using (var trainer = new DdpmTrainer(TinyModels.Mlp(), TinyModels.Points(seed: 2), Options))
+                trainer.Train(1, path);
+            var ex = Assert.ThrowsExactly<ArgumentException>(() => DdpmTrainer.Resume(path, TinyModels.Points(seed: 3)));
+            StringAssert.Contains(ex.Message, "different data");
+        }
+        finally { File.Delete(path); }
+    }
+
+    private static int IndexOf(byte[] haystack, byte[] needle)
+    {
+        for (int i = 0; i + needle.Length <= haystack.Length; i++)
+            if (haystack.AsSpan(i, needle.Length).SequenceEqual(needle)) return i + needle.Length;
+        throw new AssertFailedException("entry name not found");
+    }
+
+    internal static void AssertSameParameters(DenoiserNetwork expected, DenoiserNetwork actual)
+    {
+        var a = expected.named_parameters().ToArray();
+        var b = actual.named_parameters().ToArray();
+        Assert.AreEqual(a.Length, b.Length);
+        for (int i = 0; i < a.Length; i++)
+        {
+            Assert.AreEqual(a[i].name, b[i].name);
+            Assert.IsTrue(a[i].parameter.eq(b[i].parameter).all().item<bool>(), $"parameter {a[i].name} differs");
+        }
+    }
+}
