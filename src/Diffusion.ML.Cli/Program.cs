@@ -1,10 +1,3 @@
-using System.CommandLine;
-using Diffusion.ML.Cli.Commands;
+using Diffusion.ML.Cli;
 
-var root = new RootCommand("diffusion-ml: train, sample and try diffusion models in .NET (Diffusion.ML).")
-{
-    TrainCommand.Create(),
-    SampleCommand.Create(),
-    DemoCommand.Create(),
-};
-return await root.Parse(args).InvokeAsync();
+return await CliApp.CreateRootCommand().Parse(args).InvokeAsync();

@@ -16,7 +16,7 @@ internal static class SampleOutput
             string csv = Path.Combine(directory, "samples.csv");
             AtomicFile.Write(csv, stream =>
             {
-                using var writer = new StreamWriter(stream);
+                using var writer = new StreamWriter(stream, leaveOpen: true);
                 writer.WriteLine(string.Join(",", Enumerable.Range(0, length).Select(i => $"x{i}")));
                 for (int k = 0; k < count; k++)
                     writer.WriteLine(string.Join(",", samples.AsSpan(k * length, length).ToArray().Select(v => v.ToString("R", CultureInfo.InvariantCulture))));

@@ -22,7 +22,7 @@ internal static class DemoCommand
         {
             steps, outputDir, seed, threads,
         };
-        command.SetAction((parse, cancellationToken) => Task.Run(() =>
+        command.SetAction((parse, cancellationToken) => CliApp.Run(() =>
         {
             var device = CommonOptions.PrepareTorch("cpu", parse.GetValue(threads));
             string dir = parse.GetValue(outputDir)!;

@@ -37,7 +37,7 @@ internal static class SampleCommand
             checkpoint, sampler, steps, eta, spacing, timesteps, guidance, classes, count, firstIndex, batch, outputDir, columns, noSingles,
             raw, noClip, seed, device, threads,
         };
-        command.SetAction((parse, cancellationToken) => Task.Run(() =>
+        command.SetAction((parse, cancellationToken) => CliApp.Run(() =>
         {
             var torchDevice = CommonOptions.PrepareTorch(parse.GetValue(device)!, parse.GetValue(threads));
             var ckpt = Checkpoint.Load(parse.GetValue(checkpoint)!);

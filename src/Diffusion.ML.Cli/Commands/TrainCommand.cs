@@ -40,7 +40,7 @@ internal static class TrainCommand
             dataset, dataPath, output, resume, steps, batch, lr, warmup, prediction, schedule, zeroSnr, minSnr, ema, dropout, clip,
             baseChannels, unconditional, every, seed, device, threads,
         };
-        command.SetAction((parse, cancellationToken) => Task.Run(() =>
+        command.SetAction((parse, cancellationToken) => CliApp.Run(() =>
         {
             var torchDevice = CommonOptions.PrepareTorch(parse.GetValue(device)!, parse.GetValue(threads));
             string path = parse.GetValue(output)!;

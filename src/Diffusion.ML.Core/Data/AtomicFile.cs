@@ -29,7 +29,7 @@ public static class AtomicFile
             using (var stream = new FileStream(tempPath, FileMode.CreateNew, FileAccess.Write, FileShare.None))
             {
                 write(stream);
-                stream.Flush(flushToDisk: true);
+                if (stream.CanWrite) stream.Flush(flushToDisk: true); // the callback may have closed it (e.g. a StreamWriter)
             }
 
             File.Move(tempPath, fullPath, overwrite: true);

@@ -1,13 +1,19 @@
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 
 namespace Diffusion.ML.TorchSharp.Modules;
 
 /// <summary>Shared System.Text.Json settings for the network option classes stored in checkpoints.</summary>
 internal static class ConfigSerialization
 {
-    /// <summary>Compact camelCase JSON; unknown properties are ignored so older readers tolerate newer fields.</summary>
+    /// <summary>
+    /// Compact camelCase JSON; unknown properties are ignored so older readers tolerate newer fields. The resolver is set
+    /// explicitly so that it also works where reflection-based serialization is off by default (.NET 10 file-based apps);
+    /// source generation is not used because it drops the initialiser defaults of init-only properties.
+    /// </summary>
     internal static readonly JsonSerializerOptions Options = new()
     {
+        TypeInfoResolver = new DefaultJsonTypeInfoResolver(),
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         PropertyNameCaseInsensitive = true,
         WriteIndented = false,

@@ -29,9 +29,10 @@ public sealed class Checkpoint
 
     private const string ManifestEntry = "manifest.json";
 
-    /// <summary>JSON settings for manifests: indented, enums as names.</summary>
+    /// <summary>JSON settings for manifests: indented, enums as names (the resolver is explicit for the same reason as in ConfigSerialization).</summary>
     public static JsonSerializerOptions JsonOptions { get; } = new()
     {
+        TypeInfoResolver = new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver(),
         WriteIndented = true,
         Converters = { new JsonStringEnumConverter() },
     };

@@ -1,0 +1,36 @@
+using System.CommandLine;
+using Diffusion.ML.Cli.Commands;
+using Spectre.Console;
+
+namespace Diffusion.ML.Cli;
+
+/// <summary>The diffusion-ml command tree and the way its commands report errors.</summary>
+internal static class CliApp
+{
+    /// <summary>Exit code of a command refused because of bad input (the message says what to fix).</summary>
+    public const int InputError = 2;
+
+    public static RootCommand CreateRootCommand() => new("diffusion-ml: train, sample and try diffusion models in .NET (Diffusion.ML).")
+    {
+        TrainCommand.Create(),
+        SampleCommand.Create(),
+        DemoCommand.Create(),
+    };
+
+    /// <summary>
+    /// Runs a command body on a worker thread; bad input (wrong arguments, missing or corrupt files) becomes one red line
+    /// and exit code <see cref="InputError"/> instead of a stack trace.
+    /// </summary>
+    public static Task<int> Run(Func<int> body, CancellationToken cancellationToken) => Task.Run(() =>
+    {
+        try
+        {
+            return body();
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException)
+        {
+            AnsiConsole.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
+            return InputError;
+        }
+    }, cancellationToken);
+}

@@ -1,0 +1,63 @@
+using Diffusion.ML.TorchSharp.Training;
+
+namespace Diffusion.ML.Cli.Tests;
+
+/// <summary>End-to-end runs of the diffusion-ml commands on tiny settings.</summary>
+[TestClass]
+public sealed class CommandTests
+{
+    private string _dir = "";
+
+    [TestInitialize]
+    public void CreateFolder() => _dir = Directory.CreateTempSubdirectory("dml-cli").FullName;
+
+    [TestCleanup]
+    public void DeleteFolder() => Directory.Delete(_dir, recursive: true);
+
+    private static int Run(params string[] args) => CliApp.CreateRootCommand().Parse(args).InvokeAsync().GetAwaiter().GetResult();
+
+    [TestMethod]
+    public void TrainResumeAndSamplePoints()
+    {
+        string ckpt = Path.Combine(_dir, "moons.ckpt");
+        Assert.AreEqual(0, Run("train", "--dataset", "moons", "--steps", "3", "--batch-size", "16", "--output", ckpt, "--threads", "1"));
+        Assert.AreEqual(3L, Checkpoint.Load(ckpt).Manifest.Step);
+
+        byte[] before = File.ReadAllBytes(ckpt);
+        Assert.AreEqual(CliApp.InputError, Run("train", "--dataset", "moons", "--steps", "5", "--output", ckpt), "an existing run is not overwritten");
+        CollectionAssert.AreEqual(before, File.ReadAllBytes(ckpt));
+
+        Assert.AreEqual(0, Run("train", "--dataset", "moons", "--steps", "5", "--output", ckpt, "--resume", "--threads", "1"));
+        Assert.AreEqual(5L, Checkpoint.Load(ckpt).Manifest.Step);
+
+        string outDir = Path.Combine(_dir, "points");
+        Assert.AreEqual(0, Run("sample", "-c", ckpt, "--count", "6", "--steps", "4", "--batch-size", "4", "-o", outDir, "--threads", "1"));
+        string[] lines = File.ReadAllLines(Path.Combine(outDir, "samples.csv"));
+        Assert.AreEqual("x0,x1", lines[0]);
+        Assert.AreEqual(7, lines.Length);
+    }
+
+    [TestMethod]
+    public void TrainAndSampleDigitsWithGuidance()
+    {
+        string ckpt = Path.Combine(_dir, "digits.ckpt");
+        Assert.AreEqual(0, Run("train", "--dataset", "digits", "--steps", "2", "--batch-size", "8", "--base-channels", "16", "--output", ckpt, "--threads", "1"));
+        var manifest = Checkpoint.Load(ckpt).Manifest;
+        Assert.AreEqual(10, manifest.ClassNames!.Count);
+
+        string outDir = Path.Combine(_dir, "images");
+        Assert.AreEqual(0, Run("sample", "-c", ckpt, "--classes", "all", "--guidance", "2", "--count", "10", "--steps", "3", "--sampler", "ddpm", "-o", outDir, "--threads", "1"));
+        Assert.IsTrue(File.Exists(Path.Combine(outDir, "grid.png")));
+        Assert.AreEqual(10, Directory.GetFiles(outDir, "sample_*.png").Length);
+    }
+
+    [TestMethod]
+    public void BadInputGivesAnErrorCodeNotACrash()
+    {
+        Assert.AreEqual(CliApp.InputError, Run("sample", "-c", Path.Combine(_dir, "missing.ckpt")));
+        File.WriteAllText(Path.Combine(_dir, "junk.ckpt"), "not a checkpoint");
+        Assert.AreEqual(CliApp.InputError, Run("sample", "-c", Path.Combine(_dir, "junk.ckpt")));
+        Assert.AreEqual(CliApp.InputError, Run("train", "--dataset", "image-folder", "--output", Path.Combine(_dir, "x.ckpt")));
+        Assert.AreNotEqual(0, Run("sample", "-c", "x", "--sampler", "nonsense"), "unknown sampler names are rejected by the parser");
+    }
+}
