@@ -15,6 +15,7 @@ internal static class CliApp
         TrainCommand.Create(),
         SampleCommand.Create(),
         DemoCommand.Create(),
+        BenchCommand.Create(),
     };
 
     /// <summary>

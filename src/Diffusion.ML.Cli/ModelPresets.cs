@@ -10,7 +10,7 @@ internal static class ModelPresets
     /// The reference UNet (base 64, multipliers 1-2-2, attention at 14 and 7) for 28x28; a UNet scaled to the image for
     /// other sizes; an MLP for points (1x1 "images").
     /// </summary>
-    public static DenoiserNetwork Create(ImageDataset data, int? baseChannels, bool conditional)
+    public static DenoiserNetwork Create(ImageDataset data, int? baseChannels, IReadOnlyList<int>? attentionResolutions, bool conditional)
     {
         int classes = conditional ? data.ClassCount : 0;
         if (data.Height == 1 && data.Width == 1)
@@ -34,7 +34,7 @@ internal static class ModelPresets
             GroupNormGroups = Math.Min(32, channels),
             ChannelMultipliers = options.ChannelMultipliers,
             ResidualBlocksPerLevel = options.ResidualBlocksPerLevel,
-            AttentionResolutions = options.AttentionResolutions,
+            AttentionResolutions = attentionResolutions ?? options.AttentionResolutions,
             ClassCount = classes,
         });
     }

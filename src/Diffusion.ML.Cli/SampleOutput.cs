@@ -6,6 +6,9 @@ namespace Diffusion.ML.Cli;
 /// <summary>Writes generated samples: a PNG grid plus one PNG per image, or a CSV for points.</summary>
 internal static class SampleOutput
 {
+    /// <summary>Grids narrower than this are magnified (nearest neighbour) so that 8x8 or 28x28 samples stay visible.</summary>
+    private const int MinimumGridWidth = 300;
+
     /// <summary>Writes <paramref name="samples"/> (values in [-1, 1]) of the given shape; returns the main file written.</summary>
     public static string Write(string directory, float[] samples, IReadOnlyList<int> shape, long firstIndex, int? columns, bool singles)
     {
@@ -25,7 +28,9 @@ internal static class SampleOutput
         }
         int c = shape[0], h = shape[1], w = shape[2];
         string grid = Path.Combine(directory, "grid.png");
-        PngWriter.SaveGrid(grid, samples, count, c, h, w, columns ?? (int)Math.Ceiling(Math.Sqrt(count)));
+        int gridColumns = columns ?? (int)Math.Ceiling(Math.Sqrt(count));
+        int gridWidth = Math.Min(gridColumns, count) * (w + 2) + 2;
+        PngWriter.SaveGrid(grid, samples, count, c, h, w, gridColumns, scale: Math.Max(1, MinimumGridWidth / gridWidth));
         if (singles)
             for (int k = 0; k < count; k++)
                 PngWriter.SaveImage(Path.Combine(directory, $"sample_{firstIndex + k:D6}.png"), samples.AsSpan(k * length, length), c, h, w);

@@ -37,7 +37,7 @@ internal static class DemoCommand
             };
             var trainer = File.Exists(checkpoint)
                 ? DdpmTrainer.Resume(checkpoint, data, device)
-                : new DdpmTrainer(ModelPresets.Create(data, baseChannels: null, conditional: true), data, options, device);
+                : new DdpmTrainer(ModelPresets.Create(data, baseChannels: null, attentionResolutions: null, conditional: true), data, options, device);
             using (trainer)
             {
                 AnsiConsole.MarkupLine($"model: UNet, {trainer.Network.ParameterCount:N0} parameters; checkpoint {Markup.Escape(checkpoint)}");

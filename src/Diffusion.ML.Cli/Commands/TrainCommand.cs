@@ -29,6 +29,7 @@ internal static class TrainCommand
         var dropout = new Option<double>("--class-dropout") { Description = "probability of the null class (classifier-free guidance)", DefaultValueFactory = _ => 0.1 };
         var clip = new Option<double>("--grad-clip") { Description = "gradient-norm clipping (0 = off)", DefaultValueFactory = _ => 1.0 };
         var baseChannels = new Option<int?>("--base-channels") { Description = "UNet base width (default: 64 for 28x28)" };
+        var attention = new Option<string?>("--attention") { Description = "UNet resolutions with self-attention, e.g. 14,7 (default: half and quarter size); 'none' for none" };
         var unconditional = new Option<bool>("--unconditional") { Description = "ignore the labels" };
         var every = new Option<int>("--checkpoint-every") { Description = "steps between checkpoints", DefaultValueFactory = _ => 500 };
         var seed = CommonOptions.Seed();
@@ -38,7 +39,7 @@ internal static class TrainCommand
         var command = new Command("train", "Train a DDPM denoiser (UNet for images, MLP for 2-D points).")
         {
             dataset, dataPath, output, resume, steps, batch, lr, warmup, prediction, schedule, zeroSnr, minSnr, ema, dropout, clip,
-            baseChannels, unconditional, every, seed, device, threads,
+            baseChannels, attention, unconditional, every, seed, device, threads,
         };
         command.SetAction((parse, cancellationToken) => CliApp.Run(() =>
         {
@@ -57,7 +58,13 @@ internal static class TrainCommand
             }
             else
             {
-                var network = ModelPresets.Create(data, parse.GetValue(baseChannels), conditional: !parse.GetValue(unconditional));
+                int[]? attentionAt = parse.GetValue(attention) switch
+                {
+                    null => null,
+                    "none" => [],
+                    var text => CommonOptions.ParseIntList(text, "--attention"),
+                };
+                var network = ModelPresets.Create(data, parse.GetValue(baseChannels), attentionAt, conditional: !parse.GetValue(unconditional));
                 var options = new DdpmTrainerOptions
                 {
                     Schedule = new NoiseScheduleOptions { BetaSchedule = parse.GetValue(schedule), RescaleZeroTerminalSnr = parse.GetValue(zeroSnr) },

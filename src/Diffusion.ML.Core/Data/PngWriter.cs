@@ -29,8 +29,9 @@ public static class PngWriter
     /// <param name="width">Width of one image in pixels.</param>
     /// <param name="columns">Images per grid row.</param>
     /// <param name="padding">Black pixels between images and around the border.</param>
+    /// <param name="scale">Integer nearest-neighbour magnification of the whole grid (1 = none), so that small images stay visible.</param>
     public static void SaveGrid(
-        string path, ReadOnlySpan<float> images, int count, int channels, int height, int width, int columns, int padding = 2)
+        string path, ReadOnlySpan<float> images, int count, int channels, int height, int width, int columns, int padding = 2, int scale = 1)
     {
         ArgumentNullException.ThrowIfNull(path);
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
@@ -43,6 +44,7 @@ public static class PngWriter
         ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(columns, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(padding);
+        ArgumentOutOfRangeException.ThrowIfLessThan(scale, 1);
         int imageLength = channels * height * width;
         if (images.Length != (long)count * imageLength)
         {
@@ -88,8 +90,10 @@ public static class PngWriter
             }
         }
 
-        using SKData data = bitmap.Encode(SKEncodedImageFormat.Png, 100)
-            ?? throw new InvalidOperationException($"SkiaSharp could not encode the {gridWidth}x{gridHeight} image for '{path}' as PNG.");
+        using SKBitmap scaled = bitmap.Resize(info.WithSize(gridWidth * scale, gridHeight * scale), new SKSamplingOptions(SKFilterMode.Nearest))
+            ?? throw new InvalidOperationException($"SkiaSharp could not scale the {gridWidth}x{gridHeight} grid by {scale}.");
+        using SKData data = scaled.Encode(SKEncodedImageFormat.Png, 100)
+            ?? throw new InvalidOperationException($"SkiaSharp could not encode the {gridWidth * scale}x{gridHeight * scale} image for '{path}' as PNG.");
         AtomicFile.WriteAllBytes(path, data.AsSpan());
     }
 }

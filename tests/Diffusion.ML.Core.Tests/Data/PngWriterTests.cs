@@ -35,6 +35,21 @@ public sealed class PngWriterTests
     }
 
     [TestMethod]
+    public void ScaledGridRepeatsEveryPixel()
+    {
+        using var dir = new TempDirectory();
+        string path = dir.File("scaled.png");
+        // One 1x2x2 grey image [[-1, 1], [1, -1]] with no padding, magnified 3 times.
+        PngWriter.SaveGrid(path, [-1f, 1f, 1f, -1f], count: 1, channels: 1, height: 2, width: 2, columns: 1, padding: 0, scale: 3);
+        using SKBitmap bitmap = SKBitmap.Decode(path);
+        Assert.AreEqual(6, bitmap.Width);
+        Assert.AreEqual(6, bitmap.Height);
+        for (int y = 0; y < 6; y++)
+            for (int x = 0; x < 6; x++)
+                Assert.AreEqual((x / 3 + y / 3) % 2 == 1 ? (byte)255 : (byte)0, bitmap.GetPixel(x, y).Red, $"pixel ({x}, {y})");
+    }
+
+    [TestMethod]
     public void SaveImageWritesGrayscaleAndReplacesAnExistingFile()
     {
         using var dir = new TempDirectory();
