@@ -16,6 +16,7 @@ internal static class CliApp
         SampleCommand.Create(),
         DemoCommand.Create(),
         BenchCommand.Create(),
+        SlimCommand.Create(),
     };
 
     /// <summary>

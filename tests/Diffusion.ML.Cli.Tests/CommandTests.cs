@@ -30,8 +30,12 @@ public sealed class CommandTests
         Assert.AreEqual(0, Run("train", "--dataset", "moons", "--steps", "5", "--output", ckpt, "--resume", "--threads", "1"));
         Assert.AreEqual(5L, Checkpoint.Load(ckpt).Manifest.Step);
 
+        string slim = Path.Combine(_dir, "moons-slim.ckpt");
+        Assert.AreEqual(0, Run("slim", "-c", ckpt, "-o", slim));
+        Assert.AreEqual(CliApp.InputError, Run("train", "--dataset", "moons", "--steps", "6", "--output", slim, "--resume"), "a slim copy cannot resume");
+
         string outDir = Path.Combine(_dir, "points");
-        Assert.AreEqual(0, Run("sample", "-c", ckpt, "--count", "6", "--steps", "4", "--batch-size", "4", "-o", outDir, "--threads", "1"));
+        Assert.AreEqual(0, Run("sample", "-c", slim, "--count", "6", "--steps", "4", "--batch-size", "4", "-o", outDir, "--threads", "1"));
         string[] lines = File.ReadAllLines(Path.Combine(outDir, "samples.csv"));
         Assert.AreEqual("x0,x1", lines[0]);
         Assert.AreEqual(7, lines.Length);

@@ -55,15 +55,27 @@ public sealed class Checkpoint
     /// <summary>The noise schedule the model was trained with.</summary>
     public NoiseSchedule CreateSchedule() => new(Manifest.Trainer.Schedule);
 
+    /// <summary>Whether the checkpoint holds what resuming training needs (the trained weights and the optimizer state).</summary>
+    public bool CanResume => _entries.ContainsKey(ModelEntry) && _entries.ContainsKey(OptimizerEntry);
+
     /// <summary>Writes a checkpoint atomically.</summary>
     public static void Save(string path, CheckpointManifest manifest, DenoiserNetwork model, DenoiserNetwork ema, OptimizerHelper optimizer)
-    {
-        var entries = new Dictionary<string, byte[]>
+        => Write(path, manifest, new Dictionary<string, byte[]>
         {
             [ModelEntry] = Serialize(w => model.save(w)),
             [EmaEntry] = Serialize(w => ema.save(w)),
             [OptimizerEntry] = Serialize(optimizer.save_state_dict),
-        };
+        });
+
+    /// <summary>
+    /// Writes a sampling-only copy that keeps the manifest and the EMA weights and drops the trained weights and the
+    /// optimizer state (about a quarter of the size): what a model zoo ships. It cannot resume training.
+    /// </summary>
+    public void SaveForInference(string path)
+        => Write(path, Manifest, new Dictionary<string, byte[]> { [EmaEntry] = _entries[EmaEntry] });
+
+    private static void Write(string path, CheckpointManifest manifest, Dictionary<string, byte[]> entries)
+    {
         var withHashes = manifest with { EntryHashes = entries.ToDictionary(e => e.Key, e => Sha256Hex(e.Value)) };
         AtomicFile.Write(path, stream =>
         {
@@ -115,6 +127,8 @@ public sealed class Checkpoint
     /// <param name="device">Device to put the network on (default CPU).</param>
     public DenoiserNetwork LoadNetwork(bool useEma = true, Device? device = null)
     {
+        if (!useEma && !_entries.ContainsKey(ModelEntry))
+            throw new InvalidOperationException($"Checkpoint '{Path}' is a sampling-only copy with the EMA weights alone; load it with useEma: true.");
         var network = DenoiserNetwork.Create(Manifest.ModelKind, Manifest.ModelConfig);
         LoadInto(network, useEma ? EmaEntry : ModelEntry);
         if (device is not null) network.to(device);
@@ -132,6 +146,8 @@ public sealed class Checkpoint
     /// <summary>Loads the optimizer state into an optimizer over a network of the stored architecture.</summary>
     public void LoadOptimizer(OptimizerHelper optimizer)
     {
+        if (!CanResume)
+            throw new InvalidOperationException($"Checkpoint '{Path}' is a sampling-only copy (no trained weights or optimizer state) and cannot resume training; resume from the full checkpoint.");
         using var reader = new BinaryReader(new MemoryStream(_entries[OptimizerEntry]));
         optimizer.load_state_dict(reader);
     }

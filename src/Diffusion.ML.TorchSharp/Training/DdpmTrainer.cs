@@ -187,6 +187,8 @@ public sealed class DdpmTrainer : IDisposable
     {
         TorchSharpRuntime.EnsureLoaded();
         var checkpoint = Checkpoint.Load(checkpointPath);
+        if (!checkpoint.CanResume)
+            throw new ArgumentException($"Checkpoint '{checkpointPath}' is a sampling-only copy (EMA weights alone) and cannot resume training; resume from the full checkpoint.", nameof(checkpointPath));
         var network = DenoiserNetwork.Create(checkpoint.Manifest.ModelKind, checkpoint.Manifest.ModelConfig);
         checkpoint.LoadInto(network, Checkpoint.ModelEntry);
         var trainer = new DdpmTrainer(network, data, checkpoint.Manifest.Trainer, device);

@@ -60,6 +60,21 @@ public sealed class CheckpointTests
             AssertSameParameters(trainer.Network, raw);
             CollectionAssert.AreEqual(trainer.Schedule.AlphaBar.ToArray(), checkpoint.CreateSchedule().AlphaBar.ToArray());
             Assert.IsFalse(Directory.GetFiles(Path.GetDirectoryName(path)!, $".{Path.GetFileName(path)}*.tmp").Any(), "no temporary file is left");
+
+            string slim = path + ".inference";
+            try
+            {
+                checkpoint.SaveForInference(slim);
+                var small = Checkpoint.Load(slim);
+                Assert.IsFalse(small.CanResume);
+                Assert.IsTrue(new FileInfo(slim).Length < new FileInfo(path).Length / 2);
+                using var fromSmall = small.LoadNetwork();
+                AssertSameParameters(trainer.Ema.Model, fromSmall);
+                Assert.ThrowsExactly<InvalidOperationException>(() => small.LoadNetwork(useEma: false));
+                var ex = Assert.ThrowsExactly<ArgumentException>(() => DdpmTrainer.Resume(slim, TinyModels.Images()));
+                StringAssert.Contains(ex.Message, "sampling-only");
+            }
+            finally { File.Delete(slim); }
         }
         finally { File.Delete(path); }
     }
