@@ -63,7 +63,7 @@ internal static class BenchCommand
                         AnsiConsole.MarkupLine("[red]warning:[/] the parameter counts differ, so the networks are not the same.");
                 }
             }
-            AnsiConsole.MarkupLine($"UNet base {channels}, attention at [{attentionText}], batch {batchSize}, {threadCount} threads, {parse.GetValue(steps)} timed steps");
+            AnsiConsole.MarkupLine($"UNet base {channels}, attention at [[{attentionText}]], batch {batchSize}, {threadCount} threads, {parse.GetValue(steps)} timed steps");
             AnsiConsole.Write(table);
             return 0;
         }, cancellationToken));
