@@ -23,7 +23,7 @@ internal static class SampleCommand
         var count = new Option<int>("--count", "-n") { Description = "number of samples", DefaultValueFactory = _ => 16 };
         var firstIndex = new Option<long>("--first-index") { Description = "index of the first sample (to split a job into shards)", DefaultValueFactory = _ => 0 };
         var batch = new Option<int>("--batch-size") { Description = "samples per network call (never changes the images)", DefaultValueFactory = _ => 16 };
-        var outputDir = new Option<string>("--output", "-o") { Description = "output folder", DefaultValueFactory = _ => "samples" };
+        var outputDir = new Option<string>("--output", "-o") { Description = "output folder", DefaultValueFactory = _ => "generated" };
         var columns = new Option<int?>("--grid-columns") { Description = "images per grid row (default: square)" };
         var noSingles = new Option<bool>("--grid-only") { Description = "write only the grid, not one PNG per sample" };
         var raw = new Option<bool>("--raw-weights") { Description = "use the trained weights instead of their EMA" };
