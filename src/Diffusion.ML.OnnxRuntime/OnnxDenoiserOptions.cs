@@ -1,0 +1,31 @@
+using Diffusion.ML.Sampling;
+
+namespace Diffusion.ML.OnnxRuntime;
+
+/// <summary>How an ONNX file maps onto <see cref="IDenoiser"/>: the sample shape, what it predicts, and its input and output names.</summary>
+public sealed record OnnxDenoiserOptions
+{
+    /// <summary>Shape of one sample without the batch dimension, e.g. [1, 28, 28]. Required.</summary>
+    public required IReadOnlyList<int> SampleShape { get; init; }
+
+    /// <summary>What the model outputs. Default <see cref="PredictionType.Epsilon"/>.</summary>
+    public PredictionType PredictionType { get; init; } = PredictionType.Epsilon;
+
+    /// <summary>Number of classes (0 = unconditional; label ClassCount is the null class). Default 0.</summary>
+    public int ClassCount { get; init; }
+
+    /// <summary>Name of the float32 input [B, ...SampleShape] holding x_t. Default "x".</summary>
+    public string SampleInputName { get; init; } = "x";
+
+    /// <summary>Name of the float32 input [B] holding the timesteps. Default "t".</summary>
+    public string TimestepInputName { get; init; } = "t";
+
+    /// <summary>Name of the int64 input [B] holding class labels (used when <see cref="ClassCount"/> &gt; 0). Default "class_labels".</summary>
+    public string ClassInputName { get; init; } = "class_labels";
+
+    /// <summary>Name of the float32 output shaped like x. Null takes the model's only output. Default null.</summary>
+    public string? OutputName { get; init; }
+
+    /// <summary>ONNX Runtime intra-op threads; 0 lets ONNX Runtime choose. Default 0.</summary>
+    public int IntraOpThreads { get; init; }
+}

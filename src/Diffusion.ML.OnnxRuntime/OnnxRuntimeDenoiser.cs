@@ -1,0 +1,104 @@
+using Diffusion.ML.Sampling;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+
+namespace Diffusion.ML.OnnxRuntime;
+
+/// <summary>
+/// An <see cref="IDenoiser"/> backed by an ONNX Runtime <see cref="InferenceSession"/> on the CPU: every sampler of the
+/// core runs on it without libtorch. Holds an unmanaged session: dispose it. Load models only from trusted sources.
+/// </summary>
+public sealed class OnnxRuntimeDenoiser : IDenoiser, IDisposable
+{
+    private readonly InferenceSession _session;
+    private readonly OnnxDenoiserOptions _options;
+    private readonly long[] _sampleShape;
+    private readonly string _outputName;
+
+    /// <summary>Opens <paramref name="modelPath"/> and checks that its inputs and output match <paramref name="options"/>.</summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">The file is not a loadable ONNX model, or its inputs or outputs do not match the options.</exception>
+    public OnnxRuntimeDenoiser(string modelPath, OnnxDenoiserOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.SampleShape.Count == 0 || options.SampleShape.Any(d => d <= 0))
+            throw new ArgumentException($"SampleShape must be non-empty with positive sizes, got [{string.Join(", ", options.SampleShape)}].", nameof(options));
+        if (!File.Exists(modelPath)) throw new FileNotFoundException($"ONNX model '{modelPath}' does not exist.", modelPath);
+        _options = options;
+        _sampleShape = options.SampleShape.Select(d => (long)d).ToArray();
+        using var sessionOptions = new SessionOptions { IntraOpNumThreads = options.IntraOpThreads };
+        try
+        {
+            _session = new InferenceSession(modelPath, sessionOptions);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new InvalidDataException($"'{modelPath}' could not be loaded as an ONNX model: {e.Message}", e);
+        }
+        try
+        {
+            _outputName = CheckSignature(modelPath);
+        }
+        catch
+        {
+            _session.Dispose();
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyList<int> SampleShape => _options.SampleShape;
+
+    /// <inheritdoc />
+    public PredictionType PredictionType => _options.PredictionType;
+
+    /// <inheritdoc />
+    public int ClassCount => _options.ClassCount;
+
+    /// <inheritdoc />
+    public void Predict(ReadOnlySpan<float> x, ReadOnlySpan<float> timesteps, ReadOnlySpan<int> classLabels, Span<float> output)
+    {
+        int batch = timesteps.Length;
+        var inputs = new List<NamedOnnxValue>
+        {
+            NamedOnnxValue.CreateFromTensor(_options.SampleInputName, new DenseTensor<float>(x.ToArray(), [batch, .. _sampleShape.Select(d => (int)d)])),
+            NamedOnnxValue.CreateFromTensor(_options.TimestepInputName, new DenseTensor<float>(timesteps.ToArray(), [batch])),
+        };
+        if (ClassCount > 0)
+        {
+            var labels = new long[batch];
+            for (int i = 0; i < batch; i++) labels[i] = classLabels.IsEmpty ? ClassCount : classLabels[i];
+            inputs.Add(NamedOnnxValue.CreateFromTensor(_options.ClassInputName, new DenseTensor<long>(labels, [batch])));
+        }
+        using var results = _session.Run(inputs, [_outputName]);
+        var prediction = results.First().AsTensor<float>();
+        if (prediction.Length != output.Length)
+            throw new InvalidDataException($"The model's output '{_outputName}' has {prediction.Length} values; {output.Length} were expected (batch {batch} of [{string.Join(", ", _sampleShape)}]).");
+        int k = 0;
+        foreach (float value in prediction) output[k++] = value;
+    }
+
+    private string CheckSignature(string modelPath)
+    {
+        var inputs = _session.InputMetadata;
+        var required = new List<string> { _options.SampleInputName, _options.TimestepInputName };
+        if (ClassCount > 0) required.Add(_options.ClassInputName);
+        foreach (string name in required)
+            if (!inputs.ContainsKey(name))
+                throw new InvalidDataException(
+                    $"'{modelPath}' has no input '{name}'. Its inputs are: {string.Join(", ", inputs.Keys)}. Set the input names in OnnxDenoiserOptions.");
+        var outputs = _session.OutputMetadata;
+        if (_options.OutputName is { } outputName)
+        {
+            if (!outputs.ContainsKey(outputName))
+                throw new InvalidDataException($"'{modelPath}' has no output '{outputName}'. Its outputs are: {string.Join(", ", outputs.Keys)}.");
+            return outputName;
+        }
+        if (outputs.Count != 1)
+            throw new InvalidDataException($"'{modelPath}' has {outputs.Count} outputs ({string.Join(", ", outputs.Keys)}); name the prediction in OnnxDenoiserOptions.OutputName.");
+        return outputs.Keys.Single();
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _session.Dispose();
+}
