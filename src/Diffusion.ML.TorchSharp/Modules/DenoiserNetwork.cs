@@ -1,4 +1,5 @@
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Diffusion.ML.TorchSharp.Modules;
@@ -61,6 +62,17 @@ public abstract class DenoiserNetwork : nn.Module<Tensor, Tensor, Tensor?, Tenso
             _ => throw new ArgumentException(
                 $"Unknown denoiser kind '{kind}'; expected '{UNet.KindName}' or '{MlpDenoiser.KindName}'.", nameof(kind)),
         };
+    }
+
+    /// <summary>
+    /// The conditioning vector of a batch: the time embedding of <paramref name="t"/>, plus the class embedding of the
+    /// labels when the network is class-conditional (null labels become the null class). Belongs to the current dispose scope.
+    /// </summary>
+    private protected Tensor ConditioningEmbedding(TimestepEmbedding time, Embedding? classes, Tensor t, Tensor? classLabels, long batch, Device device)
+    {
+        var embedding = time.call(PrepareTimesteps(t, batch));
+        var labels = PrepareLabels(classLabels, batch, device);
+        return classes is not null && labels is not null ? embedding + classes.call(labels) : embedding;
     }
 
     /// <summary>

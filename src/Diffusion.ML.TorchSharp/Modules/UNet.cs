@@ -156,12 +156,7 @@ public sealed class UNet : DenoiserNetwork
 
         using var scope = torch.NewDisposeScope();
         var batch = x.shape[0];
-        var embedding = timeEmbedding.call(PrepareTimesteps(t, batch));
-        var labels = PrepareLabels(classLabels, batch, x.device);
-        if (classEmbedding is not null && labels is not null)
-        {
-            embedding = embedding + classEmbedding.call(labels);
-        }
+        var embedding = ConditioningEmbedding(timeEmbedding, classEmbedding, t, classLabels, batch, x.device);
 
         var h = inputConv.call(x);
         var skips = new Stack<Tensor>();
