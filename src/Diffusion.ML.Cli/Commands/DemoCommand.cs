@@ -45,7 +45,7 @@ internal static class DemoCommand
                 if (code != 0) return code;
 
                 trainer.Ema.Model.eval();
-                var denoiser = new TorchSharpDenoiser(trainer.Ema.Model, options.PredictionType, device);
+                var denoiser = new TorchSharpDenoiser(trainer.Ema.Model, trainer.Options.PredictionType, device);
                 var generation = new GenerationOptions
                 {
                     Count = 100, BatchSize = 100, NumInferenceSteps = 50, Seed = parse.GetValue(seed),

@@ -45,12 +45,12 @@ internal static class TrainCommand
         {
             var torchDevice = CommonOptions.PrepareTorch(parse.GetValue(device)!, parse.GetValue(threads));
             string path = parse.GetValue(output)!;
+            if (File.Exists(path) && !parse.GetValue(resume))
+                throw new ArgumentException($"'{path}' already exists. Pass --resume to continue that run, or choose another --output.");
             ImageDataset data = DatasetCatalog.Load(parse.GetValue(dataset)!, parse.GetValue(dataPath), parse.GetValue(seed));
             AnsiConsole.MarkupLine($"data: [bold]{data.Count}[/] examples of {data.Channels}x{data.Height}x{data.Width}, {data.ClassCount} classes");
 
             DdpmTrainer trainer;
-            if (File.Exists(path) && !parse.GetValue(resume))
-                throw new ArgumentException($"'{path}' already exists. Pass --resume to continue that run, or choose another --output.");
             if (parse.GetValue(resume) && File.Exists(path))
             {
                 trainer = DdpmTrainer.Resume(path, data, torchDevice);
