@@ -23,18 +23,9 @@ public sealed class OnnxRuntimeDenoiser : IDenoiser, IDisposable
         ArgumentNullException.ThrowIfNull(options);
         if (options.SampleShape.Count == 0 || options.SampleShape.Any(d => d <= 0))
             throw new ArgumentException($"SampleShape must be non-empty with positive sizes, got [{string.Join(", ", options.SampleShape)}].", nameof(options));
-        if (!File.Exists(modelPath)) throw new FileNotFoundException($"ONNX model '{modelPath}' does not exist.", modelPath);
         _options = options;
         _sampleShape = options.SampleShape.Select(d => (long)d).ToArray();
-        using var sessionOptions = new SessionOptions { IntraOpNumThreads = options.IntraOpThreads };
-        try
-        {
-            _session = new InferenceSession(modelPath, sessionOptions);
-        }
-        catch (OnnxRuntimeException e)
-        {
-            throw new InvalidDataException($"'{modelPath}' could not be loaded as an ONNX model: {e.Message}", e);
-        }
+        _session = OnnxSessions.Open(modelPath, options.IntraOpThreads);
         try
         {
             _outputName = CheckSignature(modelPath);
@@ -87,16 +78,7 @@ public sealed class OnnxRuntimeDenoiser : IDenoiser, IDisposable
             if (!inputs.ContainsKey(name))
                 throw new InvalidDataException(
                     $"'{modelPath}' has no input '{name}'. Its inputs are: {string.Join(", ", inputs.Keys)}. Set the input names in OnnxDenoiserOptions.");
-        var outputs = _session.OutputMetadata;
-        if (_options.OutputName is { } outputName)
-        {
-            if (!outputs.ContainsKey(outputName))
-                throw new InvalidDataException($"'{modelPath}' has no output '{outputName}'. Its outputs are: {string.Join(", ", outputs.Keys)}.");
-            return outputName;
-        }
-        if (outputs.Count != 1)
-            throw new InvalidDataException($"'{modelPath}' has {outputs.Count} outputs ({string.Join(", ", outputs.Keys)}); name the prediction in OnnxDenoiserOptions.OutputName.");
-        return outputs.Keys.Single();
+        return OnnxSessions.Resolve(_session.OutputMetadata, _options.OutputName, "output", modelPath, "OnnxDenoiserOptions.OutputName");
     }
 
     /// <inheritdoc />

@@ -9,28 +9,36 @@ namespace Diffusion.ML.OnnxRuntime.Tests;
 internal static class TinyOnnx
 {
     /// <summary>A model whose output "eps" [B, D] is Identity(x); other inputs (float [B]) are declared but unused.</summary>
-    public static byte[] IdentityModel(int dimension, params string[] extraFloatInputs)
+    public static byte[] IdentityModel(int dimension, params string[] extraFloatInputs) => Model(
+        [("Identity", ["x"], ["eps"])],
+        [("x", [dimension]), .. extraFloatInputs.Select(name => (name, Array.Empty<int>()))],
+        [("eps", [dimension])]);
+
+    /// <summary>
+    /// A model of one graph: nodes (op_type, inputs, outputs; no attributes), float inputs and outputs whose first
+    /// dimension is the symbolic "batch" followed by <c>Dims</c> (a non-positive size is written as a symbolic dimension).
+    /// </summary>
+    public static byte[] Model((string Op, string[] Inputs, string[] Outputs)[] nodes, (string Name, int[] Dims)[] inputs, (string Name, int[] Dims)[] outputs)
     {
-        var graph = new List<byte[]>
-        {
-            Field(1, Message(Str(1, "x"), Str(2, "eps"), Str(4, "Identity"))),  // NodeProto: input, output, op_type
-            Str(2, "identity-denoiser"),                                        // GraphProto.name
-            Field(11, ValueInfo("x", dimension)),                               // GraphProto.input
-        };
-        foreach (string name in extraFloatInputs) graph.Add(Field(11, ValueInfo(name, null)));
-        graph.Add(Field(12, ValueInfo("eps", dimension)));                      // GraphProto.output
+        var graph = new List<byte[]>();
+        foreach (var (op, nodeInputs, nodeOutputs) in nodes)                   // NodeProto: input 1, output 2, op_type 4
+            graph.Add(Field(1, Message([.. nodeInputs.Select(i => Str(1, i)), .. nodeOutputs.Select(o => Str(2, o)), Str(4, op)])));
+        graph.Add(Str(2, "tiny"));                                             // GraphProto.name
+        foreach (var (name, dims) in inputs) graph.Add(Field(11, ValueInfo(name, dims)));   // GraphProto.input
+        foreach (var (name, dims) in outputs) graph.Add(Field(12, ValueInfo(name, dims)));  // GraphProto.output
         return Message(
             Int(1, 8),                                                          // ModelProto.ir_version
             Field(8, Message(Str(1, ""), Int(2, 17))),                          // opset_import: default domain, opset 17
             Field(7, Message([.. graph])));                                     // ModelProto.graph
     }
 
-    // ValueInfoProto{name, type: TypeProto{tensor_type: {elem_type FLOAT, shape [batch] or [batch, dimension]}}}
-    private static byte[] ValueInfo(string name, int? dimension)
+    // ValueInfoProto{name, type: TypeProto{tensor_type: {elem_type FLOAT, shape [batch, ...dims]}}}
+    private static byte[] ValueInfo(string name, int[] dims)
     {
-        var dims = new List<byte[]> { Field(1, Str(2, "batch")) };
-        if (dimension is { } d) dims.Add(Field(1, Int(1, d)));
-        var tensor = Message(Int(1, 1), Field(2, Message([.. dims])));
+        var shape = new List<byte[]> { Field(1, Str(2, "batch")) };
+        for (int i = 0; i < dims.Length; i++)
+            shape.Add(Field(1, dims[i] > 0 ? Int(1, dims[i]) : Str(2, $"d{i}")));
+        var tensor = Message(Int(1, 1), Field(2, Message([.. shape])));
         return Message(Str(1, name), Field(2, Message(Field(1, tensor))));
     }
 

@@ -43,13 +43,11 @@ public static class KernelInceptionDistance
 
         var random = new Random(seed);
         int[] xOrder = Identity(x.Length), yOrder = Identity(y.Length);
-        var estimates = new double[subsets];
+        var draws = new (int[] X, int[] Y)[subsets]; // drawn in sequence so the result does not depend on the thread count
         for (int s = 0; s < subsets; s++)
-        {
-            int[] xSubset = DrawWithoutReplacement(random, xOrder, size);
-            int[] ySubset = DrawWithoutReplacement(random, yOrder, size);
-            estimates[s] = UnbiasedMmd2(x, xSubset, y, ySubset, d);
-        }
+            draws[s] = (DrawWithoutReplacement(random, xOrder, size), DrawWithoutReplacement(random, yOrder, size));
+        var estimates = new double[subsets];
+        Parallel.For(0, subsets, s => estimates[s] = UnbiasedMmd2(x, draws[s].X, y, draws[s].Y, d));
 
         double mean = estimates.Average();
         double variance = 0;
@@ -106,34 +104,9 @@ public static class KernelInceptionDistance
 
     private static int Validate(float[][] x, float[][] y)
     {
-        ArgumentNullException.ThrowIfNull(x);
-        ArgumentNullException.ThrowIfNull(y);
-        if (x.Length < 2)
-            throw new ArgumentException($"The first set holds {x.Length} feature vectors; the unbiased estimator needs at least 2.", nameof(x));
-        if (y.Length < 2)
-            throw new ArgumentException($"The second set holds {y.Length} feature vectors; the unbiased estimator needs at least 2.", nameof(y));
-        int d = x[0]?.Length ?? 0;
-        if (d == 0)
-            throw new ArgumentException("Feature vector 0 of the first set is null or empty.", nameof(x));
-        ValidateSet(x, d, nameof(x));
-        ValidateSet(y, d, nameof(y));
+        int d = FeatureSets.Validate(x, nameof(x), 2);
+        if (FeatureSets.Validate(y, nameof(y), 2) != d)
+            throw new ArgumentException($"Feature vectors of the second set have length {y[0].Length}; the first set's have {d}.", nameof(y));
         return d;
-    }
-
-    private static void ValidateSet(float[][] set, int d, string paramName)
-    {
-        for (int k = 0; k < set.Length; k++)
-        {
-            float[] v = set[k] ?? throw new ArgumentException($"Feature vector {k} is null.", paramName);
-            if (v.Length != d)
-                throw new ArgumentException($"Feature vector {k} has length {v.Length}; expected {d}.", paramName);
-            for (int i = 0; i < d; i++)
-            {
-                if (float.IsNaN(v[i]))
-                    throw new ArgumentException($"Feature vector {k} contains NaN (entry {i}).", paramName);
-                if (float.IsInfinity(v[i]))
-                    throw new ArgumentException($"Feature vector {k} contains infinity (entry {i}).", paramName);
-            }
-        }
     }
 }

@@ -68,7 +68,7 @@ public sealed class KernelInceptionDistanceTests
         Assert.ThrowsExactly<ArgumentException>(() => KernelInceptionDistance.UnbiasedMmd2([[1f, 2f]], ok));
         Assert.ThrowsExactly<ArgumentException>(() => KernelInceptionDistance.UnbiasedMmd2(ok, [[1f, 2f], [3f]]));
         var nan = Assert.ThrowsExactly<ArgumentException>(() => KernelInceptionDistance.UnbiasedMmd2(ok, [[1f, 2f], [float.NaN, 4f]]));
-        StringAssert.Contains(nan.Message, "feature vector 1 contains NaN", StringComparison.OrdinalIgnoreCase);
+        StringAssert.Contains(nan.Message, "feature vector 1 of 'y' contains NaN", StringComparison.OrdinalIgnoreCase);
         Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => KernelInceptionDistance.Compute(ok, ok, subsets: 0));
     }
 

@@ -1,0 +1,46 @@
+using Microsoft.ML.OnnxRuntime;
+
+namespace Diffusion.ML.OnnxRuntime;
+
+/// <summary>Opening ONNX files and naming their inputs and outputs, with errors that say what to fix.</summary>
+internal static class OnnxSessions
+{
+    /// <summary>Opens a CPU inference session on <paramref name="modelPath"/>.</summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">The file is not a loadable ONNX model.</exception>
+    public static InferenceSession Open(string modelPath, int intraOpThreads)
+    {
+        if (!File.Exists(modelPath)) throw new FileNotFoundException($"ONNX model '{modelPath}' does not exist.", modelPath);
+        using var sessionOptions = new SessionOptions { IntraOpNumThreads = intraOpThreads };
+        try
+        {
+            return new InferenceSession(modelPath, sessionOptions);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new InvalidDataException($"'{modelPath}' could not be loaded as an ONNX model: {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// Returns <paramref name="name"/> if the model has such an entry, or the only entry when <paramref name="name"/> is null.
+    /// </summary>
+    /// <param name="entries">The session's input or output metadata.</param>
+    /// <param name="name">The requested name, or null.</param>
+    /// <param name="kind">"input" or "output", for messages.</param>
+    /// <param name="modelPath">The file, for messages.</param>
+    /// <param name="optionName">The option that sets the name, for messages.</param>
+    /// <exception cref="InvalidDataException">No entry of that name, or several entries and no name.</exception>
+    public static string Resolve(IReadOnlyDictionary<string, NodeMetadata> entries, string? name, string kind, string modelPath, string optionName)
+    {
+        if (name is not null)
+        {
+            if (!entries.ContainsKey(name))
+                throw new InvalidDataException($"'{modelPath}' has no {kind} '{name}'. Its {kind}s are: {string.Join(", ", entries.Keys)}. Set {optionName}.");
+            return name;
+        }
+        if (entries.Count != 1)
+            throw new InvalidDataException($"'{modelPath}' has {entries.Count} {kind}s ({string.Join(", ", entries.Keys)}); name the one to use in {optionName}.");
+        return entries.Keys.Single();
+    }
+}
