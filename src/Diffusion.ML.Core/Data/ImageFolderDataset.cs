@@ -25,9 +25,10 @@ public sealed class ImageFolderDataset : IEnumerable<LabeledImage>
     /// <param name="grayscale">True for 1 channel (luma), false for 3 channels (RGB).</param>
     /// <param name="width">Required image width, or null to take it from the first image; give together with height.</param>
     /// <param name="height">Required image height, or null to take it from the first image; give together with width.</param>
+    /// <param name="searchPattern">A file-name pattern (<c>*</c> and <c>?</c> wildcards) the images must match, e.g. <c>sample_*.png</c>.</param>
     /// <exception cref="DirectoryNotFoundException">The root folder does not exist.</exception>
     /// <exception cref="InvalidDataException">The folder holds no PNG/JPEG files.</exception>
-    public ImageFolderDataset(string root, bool grayscale = false, int? width = null, int? height = null)
+    public ImageFolderDataset(string root, bool grayscale = false, int? width = null, int? height = null, string searchPattern = "*")
     {
         ArgumentNullException.ThrowIfNull(root);
         if (width.HasValue != height.HasValue)
@@ -54,7 +55,7 @@ public sealed class ImageFolderDataset : IEnumerable<LabeledImage>
         Array.Sort(classFolders, StringComparer.Ordinal);
         if (classFolders.Length == 0)
         {
-            files = ListImages(root, SearchOption.TopDirectoryOnly);
+            files = ListImages(root, searchPattern, SearchOption.TopDirectoryOnly);
             ClassNames = [];
         }
         else
@@ -63,7 +64,7 @@ public sealed class ImageFolderDataset : IEnumerable<LabeledImage>
             var labels = new List<int>();
             for (int label = 0; label < classFolders.Length; label++)
             {
-                string[] classFiles = ListImages(classFolders[label], SearchOption.AllDirectories);
+                string[] classFiles = ListImages(classFolders[label], searchPattern, SearchOption.AllDirectories);
                 labeledFiles.AddRange(classFiles);
                 labels.AddRange(Enumerable.Repeat(label, classFiles.Length));
             }
@@ -76,7 +77,7 @@ public sealed class ImageFolderDataset : IEnumerable<LabeledImage>
         if (files.Length == 0)
         {
             throw new InvalidDataException(
-                $"No .png/.jpg/.jpeg files found in '{Path.GetFullPath(root)}'{(classFolders.Length > 0 ? " or its class subfolders" : "")}.");
+                $"No .png/.jpg/.jpeg files{(searchPattern == "*" ? "" : $" matching '{searchPattern}'")} found in '{Path.GetFullPath(root)}'{(classFolders.Length > 0 ? " or its class subfolders" : "")}.");
         }
     }
 
@@ -151,9 +152,9 @@ public sealed class ImageFolderDataset : IEnumerable<LabeledImage>
             : new ImageDataset(Count, Channels, height, width, pixels!);
     }
 
-    private static string[] ListImages(string folder, SearchOption searchOption)
+    private static string[] ListImages(string folder, string searchPattern, SearchOption searchOption)
     {
-        string[] images = [.. Directory.EnumerateFiles(folder, "*", searchOption)
+        string[] images = [.. Directory.EnumerateFiles(folder, searchPattern, searchOption)
             .Where(file => Extensions.Contains(Path.GetExtension(file), StringComparer.OrdinalIgnoreCase))];
         Array.Sort(images, StringComparer.Ordinal);
         return images;

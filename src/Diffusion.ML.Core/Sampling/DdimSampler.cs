@@ -7,7 +7,7 @@ namespace Diffusion.ML.Sampling;
 /// sigma = eta sqrt((1 - abar_s) / (1 - abar_t)) sqrt(1 - abar_t / abar_s) (eq. 16). eta = 0 is deterministic; eta = 1
 /// matches DDPM's fixed-small variance.
 /// </summary>
-public sealed class DdimSampler : ISampler
+public sealed class DdimSampler : SingleStepSampler
 {
     /// <summary>Creates the sampler.</summary>
     /// <param name="eta">Noise level eta &gt;= 0. Default 0.</param>
@@ -21,13 +21,13 @@ public sealed class DdimSampler : ISampler
     public double Eta { get; }
 
     /// <inheritdoc />
-    public string Name => "ddim";
+    public override string Name => "ddim";
 
     /// <inheritdoc />
-    public bool UsesNoise(int t, int s) => Eta > 0 && s >= 0;
+    public override bool UsesNoise(int t, int s) => Eta > 0 && s >= 0;
 
     /// <inheritdoc />
-    public void Step(NoiseSchedule schedule, int t, int s, ReadOnlySpan<float> xt, ReadOnlySpan<float> x0, ReadOnlySpan<float> eps,
+    public override void Step(NoiseSchedule schedule, int t, int s, ReadOnlySpan<float> xt, ReadOnlySpan<float> x0, ReadOnlySpan<float> eps,
         ReadOnlySpan<float> noise, Span<float> xs)
     {
         double abarT = schedule.AlphaBarAt(t), abarS = schedule.AlphaBarAt(s);

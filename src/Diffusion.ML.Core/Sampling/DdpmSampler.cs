@@ -6,7 +6,7 @@ namespace Diffusion.ML.Sampling;
 /// Ancestral DDPM sampling (Ho et al. 2020, Alg. 2): x_s ~ N(mu~(x_t, x_0), sigma^2 I) with the posterior mean of
 /// q(x_s | x_t, x_0); on a sub-sequence of timesteps the step's beta is 1 - alpha-bar_t / alpha-bar_s, as in diffusers.
 /// </summary>
-public sealed class DdpmSampler : ISampler
+public sealed class DdpmSampler : SingleStepSampler
 {
     /// <summary>Creates the sampler.</summary>
     /// <param name="varianceType">Reverse variance choice. Default <see cref="DdpmVarianceType.FixedSmall"/>.</param>
@@ -16,13 +16,13 @@ public sealed class DdpmSampler : ISampler
     public DdpmVarianceType VarianceType { get; }
 
     /// <inheritdoc />
-    public string Name => "ddpm";
+    public override string Name => "ddpm";
 
     /// <inheritdoc />
-    public bool UsesNoise(int t, int s) => s >= 0;
+    public override bool UsesNoise(int t, int s) => s >= 0;
 
     /// <inheritdoc />
-    public void Step(NoiseSchedule schedule, int t, int s, ReadOnlySpan<float> xt, ReadOnlySpan<float> x0, ReadOnlySpan<float> eps,
+    public override void Step(NoiseSchedule schedule, int t, int s, ReadOnlySpan<float> xt, ReadOnlySpan<float> x0, ReadOnlySpan<float> eps,
         ReadOnlySpan<float> noise, Span<float> xs)
     {
         PosteriorCoefficients p = schedule.Posterior(t, s);

@@ -3,8 +3,9 @@ using Diffusion.ML.Schedules;
 namespace Diffusion.ML.Sampling;
 
 /// <summary>
-/// The sampling loop (diffusers' pipeline shape): draw x_T, then for each timestep call the denoiser, turn its output into
-/// x_0 and eps estimates, and let an <see cref="ISampler"/> take the step. Works with any <see cref="IDenoiser"/> backend.
+/// The sampling loop (diffusers' pipeline shape): resolve the timesteps, then for each batch draw x_T and let an
+/// <see cref="ISampler"/> run the reverse process through a <see cref="SamplingContext"/>, which turns the denoiser's output
+/// into x_0 and eps estimates. Works with any <see cref="IDenoiser"/> backend.
 /// Outputs are in the model's data range (images: [-1, 1]).
 /// </summary>
 public sealed class DiffusionPipeline
@@ -39,12 +40,13 @@ public sealed class DiffusionPipeline
         if (options.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(options), options.BatchSize, "BatchSize must be >= 1.");
 
         var result = new float[(long)options.Count * SampleSize];
+        int evaluations = sampler.ModelEvaluations(timesteps.Length);
         for (int done = 0; done < options.Count; done += options.BatchSize)
         {
             int batch = Math.Min(options.BatchSize, options.Count - done);
             var span = result.AsSpan(done * SampleSize, batch * SampleSize);
             GenerateBatch(sampler, options, timesteps, options.FirstIndex + done, batch, span,
-                step => progress?.Report(new GenerationProgress(done, options.Count, batch, step, timesteps.Length)), cancellationToken);
+                evaluation => progress?.Report(new GenerationProgress(done, options.Count, batch, evaluation, evaluations)), cancellationToken);
         }
         return result;
     }
@@ -78,73 +80,10 @@ public sealed class DiffusionPipeline
     }
 
     private void GenerateBatch(ISampler sampler, GenerationOptions options, int[] timesteps, long firstIndex, int batch,
-        Span<float> x, Action<int> reportStep, CancellationToken cancellationToken)
+        Span<float> x, Action<int> reportEvaluation, CancellationToken cancellationToken)
     {
-        int d = SampleSize, n = batch * d;
-        var noiseStreams = new SampleNoise[batch];
-        for (int b = 0; b < batch; b++)
-        {
-            noiseStreams[b] = new SampleNoise(options.Seed, firstIndex + b);
-            noiseStreams[b].FillStandardNormal(x.Slice(b * d, d)); // x_T ~ N(0, I)
-        }
-
-        bool guided = options.GuidanceScale != 1.0;
-        int evalBatch = guided ? 2 * batch : batch;
-        int[] labels = BuildLabels(options, firstIndex, batch, guided);
-        var modelInput = new float[evalBatch * d];
-        var modelTimesteps = new float[evalBatch];
-        var modelOutput = new float[evalBatch * d];
-        var x0 = new float[n];
-        var eps = new float[n];
-        var noise = new float[n];
-        var next = new float[n];
-
-        for (int k = 0; k < timesteps.Length; k++)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            int t = timesteps[k], s = k + 1 < timesteps.Length ? timesteps[k + 1] : -1;
-            x.CopyTo(modelInput);
-            if (guided) x.CopyTo(modelInput.AsSpan(n));
-            Array.Fill(modelTimesteps, t);
-            Denoiser.Predict(modelInput, modelTimesteps, labels, modelOutput);
-            if (guided) ApplyGuidance(modelOutput, n, options.GuidanceScale);
-
-            double alphaBar = Schedule.AlphaBarAt(t);
-            ModelOutputs.ToSampleAndNoise(Denoiser.PredictionType, alphaBar, x, modelOutput.AsSpan(0, n), x0, eps);
-            if (options.ClipSample) Clip(x0, (float)options.ClipSampleRange);
-
-            bool usesNoise = sampler.UsesNoise(t, s);
-            if (usesNoise)
-                for (int b = 0; b < batch; b++) noiseStreams[b].FillStandardNormal(noise.AsSpan(b * d, d));
-            sampler.Step(Schedule, t, s, x, x0, eps, usesNoise ? noise : ReadOnlySpan<float>.Empty, next);
-            next.CopyTo(x);
-            reportStep(k + 1);
-        }
-    }
-
-    private int[] BuildLabels(GenerationOptions options, long firstIndex, int batch, bool guided)
-    {
-        int classes = Denoiser.ClassCount;
-        if (classes == 0) return [];
-        var labels = new int[guided ? 2 * batch : batch];
-        for (int b = 0; b < batch; b++)
-            labels[b] = options.ClassLabels is { } l ? l[(int)((firstIndex + b) % l.Count)] : classes;
-        if (guided) Array.Fill(labels, classes, batch, batch); // second half: null class
-        return labels;
-    }
-
-    // Classifier-free guidance: eps = eps_uncond + w (eps_cond - eps_uncond)   (Ho and Salimans 2022, eq. 6)
-    private static void ApplyGuidance(Span<float> output, int n, double scale)
-    {
-        for (int i = 0; i < n; i++)
-        {
-            float cond = output[i], uncond = output[n + i];
-            output[i] = (float)(uncond + scale * (cond - uncond));
-        }
-    }
-
-    private static void Clip(Span<float> values, float bound)
-    {
-        for (int i = 0; i < values.Length; i++) values[i] = Math.Clamp(values[i], -bound, bound);
+        var context = new SamplingContext(Denoiser, Schedule, options, timesteps, firstIndex, batch, reportEvaluation, cancellationToken);
+        context.DrawNoise(x); // x_T ~ N(0, I)
+        sampler.Sample(context, x);
     }
 }

@@ -5,7 +5,8 @@ namespace Diffusion.ML.Sampling;
 /// <summary>
 /// The exact optimal noise predictor for data x_0 ~ N(mu, diag(s^2)):
 /// E[eps | x_t] = sqrt(1 - abar) (x_t - sqrt(abar) mu) / (abar s^2 + 1 - abar), per coordinate.
-/// A sampler driven by it must return N(mu, s^2), which tests every sampler without training anything.
+/// A sampler driven by it must return N(mu, s^2), which tests every sampler without training anything. Fractional
+/// timesteps use <see cref="NoiseSchedule.InterpolatedAlphaBar"/>, as the sampling context does.
 /// </summary>
 public sealed class GaussianDataDenoiser : IDenoiser
 {
@@ -43,7 +44,7 @@ public sealed class GaussianDataDenoiser : IDenoiser
         int d = _mean.Length;
         for (int b = 0; b < timesteps.Length; b++)
         {
-            double abar = _schedule.AlphaBar[(int)timesteps[b]];
+            double abar = _schedule.InterpolatedAlphaBar(timesteps[b]);
             for (int i = 0; i < d; i++)
             {
                 int k = b * d + i;

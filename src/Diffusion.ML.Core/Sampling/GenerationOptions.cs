@@ -43,10 +43,10 @@ public sealed record GenerationOptions
     public double ClipSampleRange { get; init; } = 1.0;
 }
 
-/// <summary>Progress of a generation run, reported after each denoising step.</summary>
+/// <summary>Progress of a generation run, reported after each model evaluation.</summary>
 /// <param name="SamplesDone">Samples finished before the current batch.</param>
 /// <param name="SamplesTotal">Samples requested.</param>
 /// <param name="BatchSize">Samples in the current batch.</param>
-/// <param name="Step">Steps done in the current batch.</param>
-/// <param name="Steps">Steps per batch.</param>
+/// <param name="Step">Model evaluations done in the current batch (one per step for single-step samplers).</param>
+/// <param name="Steps">Model evaluations per batch (<see cref="ISampler.ModelEvaluations"/>).</param>
 public readonly record struct GenerationProgress(int SamplesDone, int SamplesTotal, int BatchSize, int Step, int Steps);

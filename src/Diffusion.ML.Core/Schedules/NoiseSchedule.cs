@@ -121,6 +121,26 @@ public sealed class NoiseSchedule
     }
 
     /// <summary>
+    /// alpha-bar at a fractional timestep t in [-1, T-1], for samplers that evaluate the model between training timesteps
+    /// (Karras et al. 2022 samplers, continuous-time solvers). Integer t gives <see cref="AlphaBarAt(int)"/> exactly; in between,
+    /// log sigma with sigma^2 = (1 - abar) / abar is interpolated linearly, the convention of diffusers' Karras-sigma schedulers.
+    /// Between t = -1 (sigma = 0) and t = 0, sigma^2 is interpolated linearly instead (log 0 is not finite).
+    /// </summary>
+    public double InterpolatedAlphaBar(double t)
+    {
+        if (!(t >= -1 && t <= NumTrainTimesteps - 1))
+            throw new ArgumentOutOfRangeException(nameof(t), t, $"Timestep must lie in [-1, {NumTrainTimesteps - 1}].");
+        int low = (int)Math.Floor(t);
+        double fraction = t - low;
+        if (fraction == 0) return AlphaBarAt(low);
+        double varianceLow = low < 0 ? 0 : (1 - AlphaBar[low]) / AlphaBar[low], varianceHigh = (1 - AlphaBar[low + 1]) / AlphaBar[low + 1];
+        double variance = low < 0
+            ? fraction * varianceHigh
+            : Math.Exp((1 - fraction) * Math.Log(varianceLow) + fraction * Math.Log(varianceHigh));
+        return 1 / (1 + variance); // abar = 1 / (1 + sigma^2)   (Karras et al. 2022, Table 1: VP with s(t) = 1 / sqrt(1 + sigma^2))
+    }
+
+    /// <summary>
     /// Mean coefficients and variance of q(x_s | x_t, x_0) for any s &lt; t, the posterior that an ancestral step from t to s
     /// uses (Ho et al. 2020, eq. 7 with alpha_t replaced by alpha-bar_t / alpha-bar_s). For s = t - 1 this equals
     /// (<see cref="PosteriorMeanCoef1"/>, <see cref="PosteriorMeanCoef2"/>, <see cref="PosteriorVariance"/>).

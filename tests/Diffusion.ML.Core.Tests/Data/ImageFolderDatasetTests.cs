@@ -83,6 +83,22 @@ public sealed class ImageFolderDatasetTests
     }
 
     [TestMethod]
+    public void SearchPatternSkipsOtherFiles()
+    {
+        using var dir = new TempDirectory();
+        TestImages.Write(dir.File("grid.png"), 30, 30, Red); // a sample grid beside the single samples
+        TestImages.Write(dir.File("sample_000001.png"), 4, 4, Green);
+        TestImages.Write(dir.File("sample_000000.png"), 4, 4, Blue);
+
+        var folder = new ImageFolderDataset(dir.Path, searchPattern: "sample_*.png");
+
+        CollectionAssert.AreEqual(new[] { dir.File("sample_000000.png"), dir.File("sample_000001.png") }, folder.Files.ToArray());
+        Assert.AreEqual(2, folder.ToDataset().Count);
+        var error = Assert.ThrowsExactly<InvalidDataException>(() => new ImageFolderDataset(dir.Path, searchPattern: "x_*.png"));
+        Assert.Contains("matching 'x_*.png'", error.Message);
+    }
+
+    [TestMethod]
     public void RequestedSizeIsEnforced()
     {
         using var dir = new TempDirectory();

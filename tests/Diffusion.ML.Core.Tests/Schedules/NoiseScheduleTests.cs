@@ -111,6 +111,24 @@ public sealed class NoiseScheduleTests
     }
 
     [TestMethod]
+    public void InterpolatedAlphaBarInterpolatesLogSigma()
+    {
+        var schedule = new NoiseSchedule(new NoiseScheduleOptions());
+        static double Sigma(double abar) => Math.Sqrt((1 - abar) / abar);
+        foreach (int t in new[] { -1, 0, 1, 500, 999 })
+            Assert.AreEqual(schedule.AlphaBarAt(t), schedule.InterpolatedAlphaBar(t), 0.0, $"t={t}");
+        // Halfway between 500 and 501 sigma is the geometric mean; a quarter of the way, sigma_500^0.75 sigma_501^0.25.
+        double s500 = Sigma(schedule.AlphaBar[500]), s501 = Sigma(schedule.AlphaBar[501]);
+        Assert.AreEqual(Math.Sqrt(s500 * s501), Sigma(schedule.InterpolatedAlphaBar(500.5)), 1e-12);
+        Assert.AreEqual(Math.Pow(s500, 0.75) * Math.Pow(s501, 0.25), Sigma(schedule.InterpolatedAlphaBar(500.25)), 1e-12);
+        // Between -1 (sigma = 0) and 0, sigma^2 is linear.
+        double s0 = Sigma(schedule.AlphaBar[0]);
+        Assert.AreEqual(0.3 * s0 * s0, Math.Pow(Sigma(schedule.InterpolatedAlphaBar(-0.7)), 2), 1e-15);
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => schedule.InterpolatedAlphaBar(999.5));
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => schedule.InterpolatedAlphaBar(double.NaN));
+    }
+
+    [TestMethod]
     public void BadOptionsAreRejectedWithTheReason()
     {
         var ex = Assert.ThrowsExactly<ArgumentException>(() => new NoiseSchedule(new NoiseScheduleOptions { BetaStart = 0.1, BetaEnd = 0.01 }));

@@ -1,0 +1,127 @@
+using Diffusion.ML.Schedules;
+
+namespace Diffusion.ML.Sampling;
+
+/// <summary>
+/// What a sampler sees of one batch: the schedule, the timesteps to visit, the model as x_0 / eps estimates (with
+/// classifier-free guidance, prediction-type conversion and clipping already applied), and each sample's own noise stream,
+/// so that a sample depends only on (seed, index) and never on the batch it was computed in. Created by
+/// <see cref="DiffusionPipeline"/>; a custom <see cref="ISampler"/> uses it to call the model.
+/// </summary>
+public sealed class SamplingContext
+{
+    private readonly IDenoiser _denoiser;
+    private readonly GenerationOptions _options;
+    private readonly SampleNoise[] _noise;
+    private readonly int[] _labels;
+    private readonly float[] _modelInput, _modelTimesteps, _modelOutput;
+    private readonly Action<int> _reportEvaluation;
+    private int _evaluations;
+
+    internal SamplingContext(IDenoiser denoiser, NoiseSchedule schedule, GenerationOptions options, IReadOnlyList<int> timesteps,
+        long firstIndex, int batchSize, Action<int> reportEvaluation, CancellationToken cancellationToken)
+    {
+        _denoiser = denoiser;
+        _options = options;
+        Schedule = schedule;
+        Timesteps = timesteps;
+        BatchSize = batchSize;
+        SampleSize = denoiser.SampleShape.Aggregate(1, (a, b) => a * b);
+        CancellationToken = cancellationToken;
+        _reportEvaluation = reportEvaluation;
+        _noise = new SampleNoise[batchSize];
+        for (int b = 0; b < batchSize; b++) _noise[b] = new SampleNoise(options.Seed, firstIndex + b);
+
+        bool guided = options.GuidanceScale != 1.0;
+        int evalBatch = guided ? 2 * batchSize : batchSize;
+        _labels = BuildLabels(denoiser.ClassCount, options, firstIndex, batchSize, guided);
+        _modelInput = new float[evalBatch * SampleSize];
+        _modelTimesteps = new float[evalBatch];
+        _modelOutput = new float[evalBatch * SampleSize];
+    }
+
+    /// <summary>The training noise schedule.</summary>
+    public NoiseSchedule Schedule { get; }
+
+    /// <summary>The descending training timesteps to visit (from the spacing, or the user's list).</summary>
+    public IReadOnlyList<int> Timesteps { get; }
+
+    /// <summary>Samples in the batch.</summary>
+    public int BatchSize { get; }
+
+    /// <summary>Values per sample; the batch holds <see cref="BatchSize"/> * <see cref="SampleSize"/> values.</summary>
+    public int SampleSize { get; }
+
+    /// <summary>Model evaluations made so far in this batch.</summary>
+    public int Evaluations => _evaluations;
+
+    /// <summary>Checked before every model evaluation.</summary>
+    public CancellationToken CancellationToken { get; }
+
+    /// <summary>The target of step <paramref name="k"/>: the next listed timestep, or -1 (the clean sample) after the last.</summary>
+    public int TargetOf(int k) => k + 1 < Timesteps.Count ? Timesteps[k + 1] : -1;
+
+    /// <summary>
+    /// Evaluates the model on the whole batch at timestep <paramref name="t"/> (fractional values allowed, see
+    /// <see cref="NoiseSchedule.InterpolatedAlphaBar"/>) and returns its x_0 and eps estimates: classifier-free guidance
+    /// on the model output, then the conversion of <see cref="ModelOutputs"/>, then clipping of x_0 if the options ask for it.
+    /// </summary>
+    /// <param name="x">The batch x_t.</param>
+    /// <param name="t">The timestep.</param>
+    /// <param name="x0">Receives the x_0 estimates.</param>
+    /// <param name="eps">Receives the eps estimates.</param>
+    /// <returns>alpha-bar at <paramref name="t"/> as the model saw it.</returns>
+    public double Denoise(ReadOnlySpan<float> x, double t, Span<float> x0, Span<float> eps)
+    {
+        CancellationToken.ThrowIfCancellationRequested();
+        int n = BatchSize * SampleSize;
+        if (x.Length != n || x0.Length != n || eps.Length != n)
+            throw new ArgumentException($"Denoise takes spans of the batch length {n}; got {x.Length}, {x0.Length} and {eps.Length}.");
+        float modelT = (float)t;
+        bool guided = _modelInput.Length != n;
+        x.CopyTo(_modelInput);
+        if (guided) x.CopyTo(_modelInput.AsSpan(n));
+        Array.Fill(_modelTimesteps, modelT);
+        _denoiser.Predict(_modelInput, _modelTimesteps, _labels, _modelOutput);
+        if (guided) ApplyGuidance(_modelOutput, n, _options.GuidanceScale);
+
+        double alphaBar = Schedule.InterpolatedAlphaBar(modelT);
+        ModelOutputs.ToSampleAndNoise(_denoiser.PredictionType, alphaBar, x, _modelOutput.AsSpan(0, n), x0, eps);
+        if (_options.ClipSample) Clip(x0, (float)_options.ClipSampleRange);
+        _reportEvaluation(++_evaluations);
+        return alphaBar;
+    }
+
+    /// <summary>Fills <paramref name="noise"/> (the batch length) with fresh N(0, I) draws, each sample from its own stream.</summary>
+    public void DrawNoise(Span<float> noise)
+    {
+        if (noise.Length != BatchSize * SampleSize)
+            throw new ArgumentException($"DrawNoise fills the batch length {BatchSize * SampleSize}; got {noise.Length}.", nameof(noise));
+        for (int b = 0; b < BatchSize; b++) _noise[b].FillStandardNormal(noise.Slice(b * SampleSize, SampleSize));
+    }
+
+    private static int[] BuildLabels(int classes, GenerationOptions options, long firstIndex, int batch, bool guided)
+    {
+        if (classes == 0) return [];
+        var labels = new int[guided ? 2 * batch : batch];
+        for (int b = 0; b < batch; b++)
+            labels[b] = options.ClassLabels is { } l ? l[(int)((firstIndex + b) % l.Count)] : classes;
+        if (guided) Array.Fill(labels, classes, batch, batch); // second half: null class
+        return labels;
+    }
+
+    // Classifier-free guidance: eps = eps_uncond + w (eps_cond - eps_uncond)   (Ho and Salimans 2022, eq. 6)
+    private static void ApplyGuidance(Span<float> output, int n, double scale)
+    {
+        for (int i = 0; i < n; i++)
+        {
+            float cond = output[i], uncond = output[n + i];
+            output[i] = (float)(uncond + scale * (cond - uncond));
+        }
+    }
+
+    private static void Clip(Span<float> values, float bound)
+    {
+        for (int i = 0; i < values.Length; i++) values[i] = Math.Clamp(values[i], -bound, bound);
+    }
+}
