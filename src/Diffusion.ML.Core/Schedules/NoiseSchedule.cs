@@ -141,6 +141,47 @@ public sealed class NoiseSchedule
     }
 
     /// <summary>
+    /// The fractional timestep t in [-1, T-1] whose <see cref="InterpolatedAlphaBar"/> has the VE noise level
+    /// <paramref name="sigma"/>, sigma^2 = (1 - abar) / abar: the exact inverse of that interpolation (log sigma linear between
+    /// training timesteps, sigma^2 linear between t = -1 and 0), and diffusers' <c>_sigma_to_t</c> inside the training range.
+    /// sigma = 0 gives -1; the sigma of a training timestep gives that timestep. Samplers in the VE view (Karras et al. 2022)
+    /// use it to tell the model the timestep of a noise level.
+    /// </summary>
+    /// <param name="sigma">Noise level, from 0 to the sigma of t = T-1 (a relative excess of 1e-9 is read as T-1).</param>
+    /// <exception cref="ArgumentOutOfRangeException">sigma is negative, not finite, above the training range, or (with zero
+    /// terminal SNR, where sigma(T-1) is infinite) above sigma(T-2).</exception>
+    public double TimestepOfSigma(double sigma)
+    {
+        int top = NumTrainTimesteps - 1;
+        if (!(sigma >= 0) || double.IsPositiveInfinity(sigma))
+            throw new ArgumentOutOfRangeException(nameof(sigma), sigma, "sigma must be finite and >= 0.");
+        if (sigma == 0) return -1;
+        double variance = sigma * sigma;
+        double VarianceAt(int t) => (1 - AlphaBar[t]) / AlphaBar[t]; // the expression InterpolatedAlphaBar interpolates
+        double first = VarianceAt(0), last = VarianceAt(top);
+        if (variance <= first) return variance == first ? 0 : variance / first - 1;
+        if (variance >= last)
+        {
+            if (variance <= last * (1 + 1e-9)) return top;
+            throw new ArgumentOutOfRangeException(nameof(sigma), sigma,
+                $"sigma is above the largest noise level of the schedule, sigma(T-1) = {Math.Sqrt(last)}.");
+        }
+        int low = 0, high = top; // VarianceAt(low) < variance < VarianceAt(high)
+        while (high - low > 1)
+        {
+            int middle = (low + high) / 2;
+            if (VarianceAt(middle) <= variance) low = middle;
+            else high = middle;
+        }
+        double varianceLow = VarianceAt(low), varianceHigh = VarianceAt(high);
+        if (variance == varianceLow) return low;
+        if (double.IsPositiveInfinity(varianceHigh))
+            throw new ArgumentOutOfRangeException(nameof(sigma), sigma,
+                "With zero terminal SNR, sigma(T-1) is infinite and no timestep has a sigma above sigma(T-2).");
+        return low + (Math.Log(variance) - Math.Log(varianceLow)) / (Math.Log(varianceHigh) - Math.Log(varianceLow));
+    }
+
+    /// <summary>
     /// Mean coefficients and variance of q(x_s | x_t, x_0) for any s &lt; t, the posterior that an ancestral step from t to s
     /// uses (Ho et al. 2020, eq. 7 with alpha_t replaced by alpha-bar_t / alpha-bar_s). For s = t - 1 this equals
     /// (<see cref="PosteriorMeanCoef1"/>, <see cref="PosteriorMeanCoef2"/>, <see cref="PosteriorVariance"/>).

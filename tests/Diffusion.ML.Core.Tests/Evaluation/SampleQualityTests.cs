@@ -61,7 +61,7 @@ public sealed class SampleQualityTests
         Assert.AreEqual(1.0, result.ClassAgreement);
         Assert.AreEqual(300, result.PredictedClassCounts!.Sum());
         for (int c = 0; c < 3; c++)
-            Assert.AreEqual(predicted.Count(p => p == c), result.PredictedClassCounts[c]);
+            Assert.AreEqual(predicted.Count(p => p == c), result.PredictedClassCounts![c]);
         Assert.IsTrue(result.InceptionScoreMean is >= 1 and <= 3, $"IS {result.InceptionScoreMean} must lie in [1, C]");
     }
 

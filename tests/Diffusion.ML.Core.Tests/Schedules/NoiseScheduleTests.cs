@@ -129,6 +129,30 @@ public sealed class NoiseScheduleTests
     }
 
     [TestMethod]
+    public void TimestepOfSigmaInvertsInterpolatedAlphaBar()
+    {
+        var schedule = new NoiseSchedule(new NoiseScheduleOptions());
+        static double Sigma(double abar) => Math.Sqrt((1 - abar) / abar);
+        foreach (double t in new[] { -1, -0.7, -0.01, 0, 0.25, 1, 10.5, 500, 500.25, 998.9, 999 })
+            Assert.AreEqual(t, schedule.TimestepOfSigma(Sigma(schedule.InterpolatedAlphaBar(t))), 1e-9, $"t={t}");
+        for (int t = 0; t < 1000; t += 37)
+            Assert.AreEqual(t, schedule.TimestepOfSigma(Sigma(schedule.AlphaBar[t])), 1e-9, $"training timestep {t}");
+        foreach (double sigma in new[] { 1e-4, 0.01, 0.5, 1, 10, 100, 157 })
+            Assert.AreEqual(sigma, Sigma(schedule.InterpolatedAlphaBar(schedule.TimestepOfSigma(sigma))), 1e-12 * sigma + 1e-16 / sigma,
+                $"sigma={sigma}"); // 1 - abar loses digits as sigma -> 0
+        Assert.AreEqual(-1.0, schedule.TimestepOfSigma(0));
+        // Halfway in log sigma between two training timesteps is halfway in t.
+        Assert.AreEqual(500.5, schedule.TimestepOfSigma(Math.Sqrt(Sigma(schedule.AlphaBar[500]) * Sigma(schedule.AlphaBar[501]))), 1e-9);
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => schedule.TimestepOfSigma(-0.1));
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => schedule.TimestepOfSigma(double.NaN));
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => schedule.TimestepOfSigma(1.01 * Sigma(schedule.AlphaBar[999])));
+        // Zero terminal SNR: sigma(T-1) is infinite, nothing above sigma(T-2) has a timestep.
+        var zero = new NoiseSchedule(new NoiseScheduleOptions { RescaleZeroTerminalSnr = true });
+        Assert.AreEqual(998, zero.TimestepOfSigma(Sigma(zero.AlphaBar[998])), 1e-9);
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => zero.TimestepOfSigma(1.01 * Sigma(zero.AlphaBar[998])));
+    }
+
+    [TestMethod]
     public void BadOptionsAreRejectedWithTheReason()
     {
         var ex = Assert.ThrowsExactly<ArgumentException>(() => new NoiseSchedule(new NoiseScheduleOptions { BetaStart = 0.1, BetaEnd = 0.01 }));
