@@ -17,6 +17,8 @@ internal static class CliApp
         DemoCommand.Create(),
         BenchCommand.Create(),
         SlimCommand.Create(),
+        TrainClassifierCommand.Create(),
+        EvalCommand.Create(),
     };
 
     /// <summary>

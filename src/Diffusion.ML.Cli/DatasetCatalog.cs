@@ -21,6 +21,31 @@ internal static class DatasetCatalog
         _ => throw new ArgumentException($"Unknown data set '{name}'. Known: {string.Join(", ", Names)}."),
     };
 
+    /// <summary>The image data sets with a held-out test split (see <see cref="LoadSplit"/>).</summary>
+    public static readonly string[] SplitNames = ["fashion-mnist", "digits"];
+
+    /// <summary>
+    /// Loads the train or test split of an image data set: Fashion-MNIST's own (60,000 / 10,000 images), or for digits every
+    /// fifth image held out as the test split. Other sets have no test split; their train split is the whole set.
+    /// </summary>
+    /// <exception cref="ArgumentException">A test split of a set that has none.</exception>
+    public static ImageDataset LoadSplit(string name, string? path, bool test)
+    {
+        switch (name)
+        {
+            case "fashion-mnist":
+                return FashionMnist.Load(path, train: !test);
+            case "digits":
+                var all = path is null ? EmbeddedDigits() : DigitsCsvReader.Load(path);
+                return all.Subset(Enumerable.Range(0, all.Count).Where(i => (i % 5 == 4) == test).ToArray());
+            default:
+                if (test)
+                    throw new ArgumentException(
+                        $"The data set '{name}' has no test split ({string.Join(" and ", SplitNames)} do); use the train split, or an image folder of held-out images.");
+                return Load(name, path, seed: 0);
+        }
+    }
+
     /// <summary>The UCI digits embedded in this tool (see Data/README.md).</summary>
     public static ImageDataset EmbeddedDigits()
     {

@@ -99,6 +99,18 @@ public sealed class ImageDataset
         return Pixels.AsSpan(index * ImageLength, ImageLength);
     }
 
+    /// <summary>A new data set of the images (and labels) at <paramref name="indices"/>, in that order; class names are kept.</summary>
+    /// <param name="indices">Image indices, each in 0..Count-1; repeats are allowed.</param>
+    public ImageDataset Subset(IReadOnlyList<int> indices)
+    {
+        ArgumentNullException.ThrowIfNull(indices);
+        int[] chosen = [.. indices];
+        var pixels = new float[(long)chosen.Length * ImageLength];
+        CopyBatch(chosen, pixels);
+        int[]? labels = Labels is null ? null : Array.ConvertAll(chosen, i => Labels[i]);
+        return new ImageDataset(chosen.Length, Channels, Height, Width, pixels, labels, ClassCount, ClassNames);
+    }
+
     /// <summary>Copies the images at <paramref name="indices"/> one after another into <paramref name="pixels"/>.</summary>
     /// <param name="indices">Image indices, each in 0..Count-1; repeats are allowed.</param>
     /// <param name="pixels">Destination of at least indices.Length*C*H*W floats, filled as B x C x H x W.</param>

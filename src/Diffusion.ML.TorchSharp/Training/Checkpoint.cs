@@ -1,5 +1,3 @@
-using System.IO.Compression;
-using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Diffusion.ML.Data;
@@ -27,7 +25,7 @@ public sealed class Checkpoint
     /// <summary>Entry holding the optimizer state.</summary>
     public const string OptimizerEntry = "optimizer.bin";
 
-    private const string ManifestEntry = "manifest.json";
+    private const string ManifestEntry = HashedZip.ManifestEntry;
 
     /// <summary>JSON settings for manifests: indented, enums as names (the resolver is explicit for the same reason as in ConfigSerialization).</summary>
     public static JsonSerializerOptions JsonOptions { get; } = new()
@@ -75,15 +73,7 @@ public sealed class Checkpoint
         => Write(path, Manifest, new Dictionary<string, byte[]> { [EmaEntry] = _entries[EmaEntry] });
 
     private static void Write(string path, CheckpointManifest manifest, Dictionary<string, byte[]> entries)
-    {
-        var withHashes = manifest with { EntryHashes = entries.ToDictionary(e => e.Key, e => Sha256Hex(e.Value)) };
-        AtomicFile.Write(path, stream =>
-        {
-            using var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true);
-            WriteEntry(zip, ManifestEntry, JsonSerializer.SerializeToUtf8Bytes(withHashes, JsonOptions));
-            foreach (var (name, bytes) in entries) WriteEntry(zip, name, bytes);
-        });
-    }
+        => HashedZip.Write(path, hashes => JsonSerializer.SerializeToUtf8Bytes(manifest with { EntryHashes = hashes }, JsonOptions), entries);
 
     /// <summary>Reads and verifies a checkpoint.</summary>
     /// <exception cref="FileNotFoundException">No file at <paramref name="path"/>.</exception>
@@ -91,34 +81,20 @@ public sealed class Checkpoint
     public static Checkpoint Load(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"Checkpoint '{path}' does not exist.", path);
-        var entries = new Dictionary<string, byte[]>();
+        var entries = HashedZip.ReadEntries(path, (why, inner) => Corrupt(path, why, inner));
         CheckpointManifest? manifest;
         try
         {
-            using var zip = ZipFile.OpenRead(path);
-            foreach (var entry in zip.Entries)
-            {
-                using var s = entry.Open();
-                using var ms = new MemoryStream();
-                s.CopyTo(ms);
-                entries[entry.FullName] = ms.ToArray();
-            }
-            if (!entries.TryGetValue(ManifestEntry, out var manifestBytes))
-                throw Corrupt(path, $"it has no {ManifestEntry}");
-            manifest = JsonSerializer.Deserialize<CheckpointManifest>(manifestBytes, JsonOptions);
+            manifest = JsonSerializer.Deserialize<CheckpointManifest>(entries[ManifestEntry], JsonOptions);
         }
-        catch (Exception e) when (e is InvalidDataException or JsonException or IOException && e is not FileNotFoundException)
+        catch (JsonException e)
         {
             throw Corrupt(path, e.Message, e);
         }
         if (manifest is null) throw Corrupt(path, "its manifest is empty");
         if (manifest.FormatVersion > CheckpointManifest.CurrentFormatVersion)
             throw new InvalidDataException($"Checkpoint '{path}' has format version {manifest.FormatVersion}; this library reads up to {CheckpointManifest.CurrentFormatVersion}. Update Diffusion.ML.");
-        foreach (var (name, hash) in manifest.EntryHashes)
-        {
-            if (!entries.TryGetValue(name, out var bytes)) throw Corrupt(path, $"entry '{name}' is missing");
-            if (Sha256Hex(bytes) != hash) throw Corrupt(path, $"entry '{name}' does not match its SHA-256");
-        }
+        HashedZip.VerifyHashes(entries, manifest.EntryHashes, (why, inner) => Corrupt(path, why, inner));
         return new Checkpoint(path, manifest, entries);
     }
 
@@ -152,20 +128,7 @@ public sealed class Checkpoint
         optimizer.load_state_dict(reader);
     }
 
-    private static byte[] Serialize(Action<BinaryWriter> write)
-    {
-        using var ms = new MemoryStream();
-        using (var writer = new BinaryWriter(ms, System.Text.Encoding.UTF8, leaveOpen: true)) write(writer);
-        return ms.ToArray();
-    }
-
-    private static void WriteEntry(ZipArchive zip, string name, byte[] bytes)
-    {
-        using var s = zip.CreateEntry(name, CompressionLevel.NoCompression).Open();
-        s.Write(bytes);
-    }
-
-    private static string Sha256Hex(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
+    private static byte[] Serialize(Action<BinaryWriter> write) => HashedZip.Serialize(write);
 
     private static InvalidDataException Corrupt(string path, string why, Exception? inner = null)
         => new($"Checkpoint '{path}' is not a valid Diffusion.ML checkpoint: {why}. The file is truncated or damaged; use an earlier checkpoint or retrain.", inner);

@@ -1,0 +1,68 @@
+using System.CommandLine;
+using Diffusion.ML.Sampling;
+
+namespace Diffusion.ML.Cli.Commands;
+
+/// <summary>The sampler and generation options shared by <c>sample</c> and <c>eval</c>, and what they build.</summary>
+internal sealed class SamplingArguments
+{
+    private readonly Option<string> _sampler = new("--sampler") { Description = "sampler", DefaultValueFactory = _ => "ddim" };
+    private readonly Option<int> _steps = new("--steps") { Description = "inference steps", DefaultValueFactory = _ => 50 };
+    private readonly Option<double> _eta = new("--eta") { Description = "DDIM eta (0 = deterministic)", DefaultValueFactory = _ => 0 };
+    private readonly Option<TimestepSpacing> _spacing = new("--spacing") { Description = "timestep spacing", DefaultValueFactory = _ => TimestepSpacing.Leading };
+    private readonly Option<string?> _timesteps = new("--timesteps") { Description = "explicit descending timesteps, e.g. 999,750,500,250,0 (overrides --steps)" };
+    private readonly Option<double> _guidance = new("--guidance") { Description = "classifier-free guidance scale (1 = off)", DefaultValueFactory = _ => 1 };
+    private readonly Option<string?> _classes = new("--classes") { Description = "class labels cycled over the samples, e.g. 0,1,2 or 'all'" };
+    private readonly Option<long> _firstIndex = new("--first-index") { Description = "index of the first sample (to split a job into shards)", DefaultValueFactory = _ => 0 };
+    private readonly Option<bool> _noClip = new("--no-clip") { Description = "do not clip x0 estimates to [-1, 1]" };
+
+    public SamplingArguments(int defaultCount)
+    {
+        _sampler.AcceptOnlyFromAmong([.. Samplers.Names]);
+        Count = new Option<int>("--count", "-n") { Description = "number of samples", DefaultValueFactory = _ => defaultCount };
+    }
+
+    /// <summary>The number of samples.</summary>
+    public Option<int> Count { get; }
+
+    /// <summary>Samples per network call.</summary>
+    public Option<int> BatchSize { get; } = new("--batch-size") { Description = "samples per network call (never changes the images)", DefaultValueFactory = _ => 16 };
+
+    /// <summary>The random seed.</summary>
+    public Option<long> Seed { get; } = CommonOptions.Seed();
+
+    /// <summary>The options, to add to a command.</summary>
+    public IEnumerable<Option> All => [_sampler, _steps, _eta, _spacing, _timesteps, _guidance, _classes, Count, _firstIndex, BatchSize, _noClip, Seed];
+
+    /// <summary>The sampler the options name.</summary>
+    public ISampler CreateSampler(ParseResult parse) => Samplers.Create(parse.GetValue(_sampler)!, parse.GetValue(_eta));
+
+    /// <summary>The generation settings for <paramref name="classCount"/> classes.</summary>
+    public GenerationOptions CreateOptions(ParseResult parse, int classCount) => new()
+    {
+        Count = parse.GetValue(Count),
+        Seed = parse.GetValue(Seed),
+        FirstIndex = parse.GetValue(_firstIndex),
+        BatchSize = parse.GetValue(BatchSize),
+        NumInferenceSteps = parse.GetValue(_steps),
+        TimestepSpacing = parse.GetValue(_spacing),
+        Timesteps = parse.GetValue(_timesteps) is { } ts ? CommonOptions.ParseIntList(ts, "--timesteps") : null,
+        ClassLabels = ParseClasses(parse.GetValue(_classes), classCount),
+        GuidanceScale = parse.GetValue(_guidance),
+        ClipSample = !parse.GetValue(_noClip),
+    };
+
+    /// <summary>The labels of <c>--classes</c> ("all" = every class), or null when not given.</summary>
+    public int[]? Classes(ParseResult parse, int classCount) => ParseClasses(parse.GetValue(_classes), classCount);
+
+    private static int[]? ParseClasses(string? text, int classCount)
+    {
+        if (text is null) return null;
+        if (text.Equals("all", StringComparison.OrdinalIgnoreCase))
+        {
+            if (classCount == 0) throw new ArgumentException("--classes all: the model is unconditional.");
+            return Enumerable.Range(0, classCount).ToArray();
+        }
+        return CommonOptions.ParseIntList(text, "--classes");
+    }
+}
