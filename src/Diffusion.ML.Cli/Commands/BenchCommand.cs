@@ -31,6 +31,7 @@ internal static class BenchCommand
         {
             mode, baseChannels, attention, batch, steps, warmup, noBaseline, threads,
         };
+        command.Subcommands.Add(BenchSamplersCommand.Create());
         command.SetAction((parse, cancellationToken) => CliApp.Run(() =>
         {
             int threadCount = parse.GetValue(threads) > 0 ? parse.GetValue(threads) : Environment.ProcessorCount;
