@@ -56,6 +56,17 @@ public sealed class CommandTests
     }
 
     [TestMethod]
+    public void BenchSamplersTellsDeterministicFromStochasticSamplers()
+    {
+        string markdown = Path.Combine(_dir, "samplers.md");
+        Assert.AreEqual(0, Run("bench", "samplers", "--samplers", "ddim,ddpm", "--steps", "5,50", "--samples", "256", "--markdown", markdown));
+        string text = File.ReadAllText(markdown);
+        Assert.Contains("| ddim |", text, "DDIM is an exact affine map of x_T");
+        Assert.Contains("| ddpm * |", text, "DDPM adds noise, so it is measured on samples");
+        Assert.AreEqual(2, text.Split("| ddim |").Length - 1, "one row per data coordinate");
+    }
+
+    [TestMethod]
     public void BadInputGivesAnErrorCodeNotACrash()
     {
         Assert.AreEqual(CliApp.InputError, Run("sample", "-c", Path.Combine(_dir, "missing.ckpt")));
