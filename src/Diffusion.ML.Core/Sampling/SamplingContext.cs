@@ -4,7 +4,8 @@ namespace Diffusion.ML.Sampling;
 
 /// <summary>
 /// What a sampler sees of one batch: the schedule, the timesteps to visit, the model as x_0 / eps estimates (with
-/// classifier-free guidance, prediction-type conversion and clipping already applied), and each sample's own noise stream,
+/// classifier-free guidance (and its rescale), prediction-type conversion and clipping or dynamic thresholding already
+/// applied), and each sample's own noise stream,
 /// so that a sample depends only on (seed, index) and never on the batch it was computed in. Created by
 /// <see cref="DiffusionPipeline"/>; a custom <see cref="ISampler"/> uses it to call the model.
 /// </summary>
@@ -15,6 +16,7 @@ public sealed class SamplingContext
     private readonly SampleNoise[] _noise;
     private readonly int[] _labels;
     private readonly float[] _modelInput, _modelTimesteps, _modelOutput;
+    private readonly float[] _thresholdScratch;
     private readonly Action<int> _reportEvaluation;
     private int _evaluations;
 
@@ -38,6 +40,7 @@ public sealed class SamplingContext
         _modelInput = new float[evalBatch * SampleSize];
         _modelTimesteps = new float[evalBatch];
         _modelOutput = new float[evalBatch * SampleSize];
+        _thresholdScratch = options.DynamicThresholdingQuantile is null ? [] : new float[SampleSize];
     }
 
     /// <summary>The training noise schedule.</summary>
@@ -64,7 +67,10 @@ public sealed class SamplingContext
     /// <summary>
     /// Evaluates the model on the whole batch at timestep <paramref name="t"/> (fractional values allowed, see
     /// <see cref="NoiseSchedule.InterpolatedAlphaBar"/>) and returns its x_0 and eps estimates: classifier-free guidance
-    /// on the model output, then the conversion of <see cref="ModelOutputs"/>, then clipping of x_0 if the options ask for it.
+    /// on the model output (with <see cref="GenerationOptions.GuidanceRescale"/>), then the conversion of
+    /// <see cref="ModelOutputs"/>, then dynamic thresholding (<see cref="GenerationOptions.DynamicThresholdingQuantile"/>) or
+    /// else static clipping (<see cref="GenerationOptions.ClipSample"/>) of x_0, as the options ask. The eps estimate is the
+    /// model's (diffusers' default <c>use_clipped_model_output = False</c>): only x_0 is thresholded or clipped.
     /// </summary>
     /// <param name="x">The batch x_t.</param>
     /// <param name="t">The timestep.</param>
@@ -83,11 +89,13 @@ public sealed class SamplingContext
         if (guided) x.CopyTo(_modelInput.AsSpan(n));
         Array.Fill(_modelTimesteps, modelT);
         _denoiser.Predict(_modelInput, _modelTimesteps, _labels, _modelOutput);
-        if (guided) ApplyGuidance(_modelOutput, n, _options.GuidanceScale);
+        if (guided) Guidance.Apply(_modelOutput, n, SampleSize, _options.GuidanceScale, _options.GuidanceRescale);
 
         double alphaBar = Schedule.InterpolatedAlphaBar(modelT);
         ModelOutputs.ToSampleAndNoise(_denoiser.PredictionType, alphaBar, x, _modelOutput.AsSpan(0, n), x0, eps);
-        if (_options.ClipSample) Clip(x0, (float)_options.ClipSampleRange);
+        if (_options.DynamicThresholdingQuantile is { } quantile)
+            Thresholding.Dynamic(x0, SampleSize, quantile, _options.DynamicThresholdingMaxValue, _thresholdScratch);
+        else if (_options.ClipSample) Clip(x0, (float)_options.ClipSampleRange);
         _reportEvaluation(++_evaluations);
         return alphaBar;
     }
@@ -108,16 +116,6 @@ public sealed class SamplingContext
             labels[b] = options.ClassLabels is { } l ? l[(int)((firstIndex + b) % l.Count)] : classes;
         if (guided) Array.Fill(labels, classes, batch, batch); // second half: null class
         return labels;
-    }
-
-    // Classifier-free guidance: eps = eps_uncond + w (eps_cond - eps_uncond)   (Ho and Salimans 2022, eq. 6)
-    private static void ApplyGuidance(Span<float> output, int n, double scale)
-    {
-        for (int i = 0; i < n; i++)
-        {
-            float cond = output[i], uncond = output[n + i];
-            output[i] = (float)(uncond + scale * (cond - uncond));
-        }
     }
 
     private static void Clip(Span<float> values, float bound)
