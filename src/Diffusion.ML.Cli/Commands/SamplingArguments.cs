@@ -15,6 +15,9 @@ internal sealed class SamplingArguments
     private readonly Option<string?> _classes = new("--classes") { Description = "class labels cycled over the samples, e.g. 0,1,2 or 'all'" };
     private readonly Option<long> _firstIndex = new("--first-index") { Description = "index of the first sample (to split a job into shards)", DefaultValueFactory = _ => 0 };
     private readonly Option<bool> _noClip = new("--no-clip") { Description = "do not clip x0 estimates to [-1, 1]" };
+    private readonly Option<double> _guidanceRescale = new("--guidance-rescale") { Description = "rescale the guided prediction's std towards the conditional one (0 = off, Lin et al. 2024 use 0.7)", DefaultValueFactory = _ => 0 };
+    private readonly Option<double?> _thresholding = new("--dynamic-thresholding") { Description = "dynamic thresholding of x0 at this quantile of |x0| per sample, e.g. 0.995 (replaces clipping)" };
+    private readonly Option<double> _thresholdMax = new("--threshold-max") { Description = "largest threshold of --dynamic-thresholding", DefaultValueFactory = _ => double.PositiveInfinity };
 
     public SamplingArguments(int defaultCount)
     {
@@ -32,7 +35,8 @@ internal sealed class SamplingArguments
     public Option<long> Seed { get; } = CommonOptions.Seed();
 
     /// <summary>The options, to add to a command.</summary>
-    public IEnumerable<Option> All => [_sampler, _steps, _eta, _spacing, _timesteps, _guidance, _classes, Count, _firstIndex, BatchSize, _noClip, Seed];
+    public IEnumerable<Option> All => [_sampler, _steps, _eta, _spacing, _timesteps, _guidance, _guidanceRescale, _classes, Count, _firstIndex, BatchSize,
+        _noClip, _thresholding, _thresholdMax, Seed];
 
     /// <summary>The sampler the options name.</summary>
     public ISampler CreateSampler(ParseResult parse) => Samplers.Create(parse.GetValue(_sampler)!, parse.GetValue(_eta));
@@ -49,7 +53,10 @@ internal sealed class SamplingArguments
         Timesteps = parse.GetValue(_timesteps) is { } ts ? CommonOptions.ParseIntList(ts, "--timesteps") : null,
         ClassLabels = ParseClasses(parse.GetValue(_classes), classCount),
         GuidanceScale = parse.GetValue(_guidance),
+        GuidanceRescale = parse.GetValue(_guidanceRescale),
         ClipSample = !parse.GetValue(_noClip),
+        DynamicThresholdingQuantile = parse.GetValue(_thresholding),
+        DynamicThresholdingMaxValue = parse.GetValue(_thresholdMax),
     };
 
     /// <summary>The labels of <c>--classes</c> ("all" = every class), or null when not given.</summary>

@@ -3,7 +3,7 @@ using SkiaSharp;
 namespace Diffusion.ML.Data;
 
 /// <summary>Decodes PNG/JPEG files with SkiaSharp into C x H x W floats in [-1, 1].</summary>
-internal static class ImageFileDecoder
+public static class ImageFileDecoder
 {
     /// <summary>
     /// Decodes <paramref name="path"/> to 1 channel (luma 0.299 R + 0.587 G + 0.114 B) or 3 channels (R, G, B);
