@@ -14,6 +14,7 @@ internal static class CliApp
     {
         TrainCommand.Create(),
         SampleCommand.Create(),
+        ExportCommand.Create(),
         DemoCommand.Create(),
         BenchCommand.Create(),
         SlimCommand.Create(),

@@ -1,3 +1,4 @@
+using Diffusion.ML.Onnx;
 using Diffusion.ML.Sampling;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
@@ -19,13 +20,16 @@ public sealed class OnnxRuntimeDenoiser : IDenoiser, IDisposable
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">The file is not a loadable ONNX model, or its inputs or outputs do not match the options.</exception>
     public OnnxRuntimeDenoiser(string modelPath, OnnxDenoiserOptions options)
+        : this(modelPath, CheckOptions(options), OnnxSessions.Open(modelPath, options.IntraOpThreads))
     {
-        ArgumentNullException.ThrowIfNull(options);
-        if (options.SampleShape.Count == 0 || options.SampleShape.Any(d => d <= 0))
-            throw new ArgumentException($"SampleShape must be non-empty with positive sizes, got [{string.Join(", ", options.SampleShape)}].", nameof(options));
+    }
+
+    /// <summary>Takes ownership of an open session (disposed if the signature does not match).</summary>
+    private OnnxRuntimeDenoiser(string modelPath, OnnxDenoiserOptions options, InferenceSession session)
+    {
         _options = options;
         _sampleShape = options.SampleShape.Select(d => (long)d).ToArray();
-        _session = OnnxSessions.Open(modelPath, options.IntraOpThreads);
+        _session = session;
         try
         {
             _outputName = CheckSignature(modelPath);
@@ -35,6 +39,52 @@ public sealed class OnnxRuntimeDenoiser : IDenoiser, IDisposable
             _session.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Opens a denoiser exported by Diffusion.ML (<c>diffusion-ml export</c>, or <c>DenoiserOnnxExporter</c>): the sample
+    /// shape, prediction type, classes and noise schedule come from the file's <see cref="DiffusionModelMetadata"/>.
+    /// </summary>
+    /// <param name="modelPath">The .onnx file.</param>
+    /// <param name="intraOpThreads">ONNX Runtime intra-op threads; 0 lets ONNX Runtime choose.</param>
+    /// <param name="graphOptimization">ONNX Runtime graph optimisation level; null for ONNX Runtime's default (all).</param>
+    /// <returns>The denoiser with its metadata; dispose it.</returns>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">The file is not a loadable ONNX model, has no Diffusion.ML metadata, or its
+    /// inputs do not match the metadata.</exception>
+    public static OnnxDiffusionModel Load(string modelPath, int intraOpThreads = 0, GraphOptimizationLevel? graphOptimization = null)
+    {
+        var session = OnnxSessions.Open(modelPath, intraOpThreads, graphOptimization);
+        DiffusionModelMetadata metadata;
+        try
+        {
+            metadata = DiffusionModelMetadata.FromProperties(session.ModelMetadata.CustomMetadataMap, modelPath);
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+        var options = new OnnxDenoiserOptions
+        {
+            SampleShape = metadata.SampleShape,
+            PredictionType = metadata.PredictionType,
+            ClassCount = metadata.ClassCount,
+            SampleInputName = DiffusionModelMetadata.SampleInputName,
+            TimestepInputName = DiffusionModelMetadata.TimestepInputName,
+            ClassInputName = DiffusionModelMetadata.ClassInputName,
+            OutputName = DiffusionModelMetadata.OutputName,
+            IntraOpThreads = intraOpThreads,
+        };
+        return new OnnxDiffusionModel(new OnnxRuntimeDenoiser(modelPath, options, session), metadata);
+    }
+
+    private static OnnxDenoiserOptions CheckOptions(OnnxDenoiserOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.SampleShape.Count == 0 || options.SampleShape.Any(d => d <= 0))
+            throw new ArgumentException($"SampleShape must be non-empty with positive sizes, got [{string.Join(", ", options.SampleShape)}].", nameof(options));
+        return options;
     }
 
     /// <inheritdoc />

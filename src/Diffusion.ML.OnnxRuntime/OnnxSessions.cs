@@ -8,10 +8,11 @@ internal static class OnnxSessions
     /// <summary>Opens a CPU inference session on <paramref name="modelPath"/>.</summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">The file is not a loadable ONNX model.</exception>
-    public static InferenceSession Open(string modelPath, int intraOpThreads)
+    public static InferenceSession Open(string modelPath, int intraOpThreads, GraphOptimizationLevel? graphOptimization = null)
     {
         if (!File.Exists(modelPath)) throw new FileNotFoundException($"ONNX model '{modelPath}' does not exist.", modelPath);
         using var sessionOptions = new SessionOptions { IntraOpNumThreads = intraOpThreads };
+        if (graphOptimization is { } level) sessionOptions.GraphOptimizationLevel = level;
         try
         {
             return new InferenceSession(modelPath, sessionOptions);

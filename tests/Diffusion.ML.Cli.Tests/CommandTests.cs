@@ -56,6 +56,34 @@ public sealed class CommandTests
     }
 
     [TestMethod]
+    public void Img2ImgAndInpaintingFromTheCommandLine()
+    {
+        string ckpt = Path.Combine(_dir, "digits.ckpt"), known = Path.Combine(_dir, "known"), mask = Path.Combine(_dir, "mask.png");
+        Assert.AreEqual(0, Run("train", "--dataset", "digits", "--steps", "2", "--batch-size", "8", "--base-channels", "16", "--output", ckpt, "--threads", "1"));
+        Assert.AreEqual(0, Run("sample", "-c", ckpt, "--count", "3", "--steps", "2", "-o", known, "--threads", "1"));
+        File.Delete(Path.Combine(known, "grid.png"));
+        var maskPixels = Enumerable.Range(0, 64).Select(i => i % 8 < 4 ? 1f : -1f).ToArray(); // left half white = keep
+        Data.PngWriter.SaveImage(mask, maskPixels, 1, 8, 8);
+
+        string edited = Path.Combine(_dir, "edited");
+        Assert.AreEqual(0, Run("sample", "-c", ckpt, "--init-images", known, "--strength", "0.5", "--count", "3", "--steps", "4", "-o", edited, "--threads", "1"));
+        Assert.AreEqual(3, Directory.GetFiles(edited, "sample_*.png").Length);
+
+        string inpainted = Path.Combine(_dir, "inpainted");
+        Assert.AreEqual(0, Run("sample", "-c", ckpt, "--init-images", known, "--mask", mask, "--sampler", "ddpm", "--steps", "4", "--jump-length", "2",
+            "--resampling", "2", "--count", "3", "-o", inpainted, "--threads", "1"));
+        for (int k = 0; k < 3; k++)
+        {
+            float[] before = Data.ImageFileDecoder.Decode(Path.Combine(known, $"sample_{k:D6}.png"), 1, out _, out _);
+            float[] after = Data.ImageFileDecoder.Decode(Path.Combine(inpainted, $"sample_{k:D6}.png"), 1, out _, out _);
+            for (int i = 0; i < 64; i++)
+                if (maskPixels[i] > 0) Assert.AreEqual(before[i], after[i], 0f, $"image {k}, pixel {i} is known and must come back unchanged");
+        }
+        Assert.AreEqual(CliApp.InputError, Run("sample", "-c", ckpt, "--init-images", known, "--mask", mask, "--sampler", "dpm-solver++-2m", "-o", inpainted));
+        Assert.AreEqual(CliApp.InputError, Run("sample", "-c", ckpt, "--mask", mask, "-o", inpainted));
+    }
+
+    [TestMethod]
     public void BenchSamplersTellsDeterministicFromStochasticSamplers()
     {
         string markdown = Path.Combine(_dir, "samplers.md");

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Diffusion.ML.Data;
 using Diffusion.ML.Sampling;
 using Diffusion.ML.TorchSharp.Sampling;
 using Diffusion.ML.TorchSharp.Training;
@@ -11,35 +12,85 @@ internal static class SampleCommand
 {
     public static Command Create()
     {
-        var checkpoint = new Option<string>("--checkpoint", "-c") { Description = "checkpoint written by train", Required = true };
+        var checkpoint = new Option<string>("--checkpoint", "-c") { Description = "checkpoint written by train (an .onnx file from export with --backend onnx)", Required = true };
+        var backend = SampleModel.BackendOption();
         var sampling = new SamplingArguments(defaultCount: 16);
         var outputDir = new Option<string>("--output", "-o") { Description = "output folder", DefaultValueFactory = _ => "generated" };
         var columns = new Option<int?>("--grid-columns") { Description = "images per grid row (default: square)" };
         var noSingles = new Option<bool>("--grid-only") { Description = "write only the grid, not one PNG per sample" };
         var raw = new Option<bool>("--raw-weights") { Description = "use the trained weights instead of their EMA" };
+        var initImages = new Option<string?>("--init-images") { Description = "folder of images to edit (img2img / SDEdit), or the known images with --mask" };
+        var strength = new Option<double>("--strength") { Description = "img2img: fraction of the steps run from the noised images (0..1)", DefaultValueFactory = _ => 0.8 };
+        var mask = new Option<string?>("--mask") { Description = "inpaint --init-images (RePaint): PNG mask, white = keep, black = generate" };
+        var jumpLength = new Option<int>("--jump-length") { Description = "inpainting: RePaint jump length j", DefaultValueFactory = _ => 10 };
+        var resampling = new Option<int>("--resampling") { Description = "inpainting: RePaint resampling count r (1 = none)", DefaultValueFactory = _ => 10 };
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();
 
         var command = new Command("sample", "Generate samples from a checkpoint and write a PNG grid and single PNGs.")
         {
-            checkpoint, outputDir, columns, noSingles, raw, device, threads,
+            checkpoint, backend, outputDir, columns, noSingles, raw, initImages, strength, mask, jumpLength, resampling, device, threads,
         };
         foreach (var option in sampling.All) command.Options.Add(option);
         command.SetAction((parse, cancellationToken) => CliApp.Run(() =>
         {
-            var torchDevice = CommonOptions.PrepareTorch(parse.GetValue(device)!, parse.GetValue(threads));
-            var ckpt = Checkpoint.Load(parse.GetValue(checkpoint)!);
-            using var network = ckpt.LoadNetwork(useEma: !parse.GetValue(raw), torchDevice);
-            var denoiser = new TorchSharpDenoiser(network, ckpt.Manifest.Trainer.PredictionType, torchDevice);
+            using var model = SampleModel.Open(parse.GetValue(backend)!, parse.GetValue(checkpoint)!, useEma: !parse.GetValue(raw),
+                parse.GetValue(device)!, parse.GetValue(threads));
+            var denoiser = model.Denoiser;
             var options = sampling.CreateOptions(parse, denoiser.ClassCount);
-            string written = Generate(denoiser, ckpt.CreateSchedule(), sampling.CreateSampler(parse), options,
-                parse.GetValue(outputDir)!, parse.GetValue(columns), !parse.GetValue(noSingles), cancellationToken);
-            if (ckpt.Manifest.ClassNames is { } names && options.ClassLabels is { } labels)
+            var schedule = model.Schedule;
+            var sampler = sampling.CreateSampler(parse);
+            float[]? images = parse.GetValue(initImages) is { } folder ? LoadImages(folder, denoiser.SampleShape) : null;
+            string written;
+            if (parse.GetValue(mask) is { } maskPath)
+            {
+                if (images is null) throw new ArgumentException("--mask inpaints the images of --init-images; give both.");
+                if (sampler is not SingleStepSampler singleStep)
+                    throw new ArgumentException($"Inpainting (RePaint) jumps back in time, which breaks the history of the multistep sampler '{sampler.Name}'; use ddpm or ddim.");
+                var inpainting = new InpaintingOptions
+                {
+                    KnownImages = images, Mask = LoadMask(maskPath, denoiser.SampleShape),
+                    JumpLength = parse.GetValue(jumpLength), Resampling = parse.GetValue(resampling),
+                };
+                var pipeline = new DiffusionPipeline(denoiser, schedule);
+                float[] samples = [];
+                ConsoleProgress.Run("inpaint", options.Count, update =>
+                    samples = pipeline.Inpaint(singleStep, inpainting, options, new InlineProgress<GenerationProgress>(p =>
+                        update(p.SamplesDone, $"{p.SamplesDone}/{p.SamplesTotal} samples, evaluation {p.Step}/{p.Steps}")), cancellationToken));
+                written = SampleOutput.Write(parse.GetValue(outputDir)!, samples, denoiser.SampleShape, options.FirstIndex, parse.GetValue(columns), !parse.GetValue(noSingles));
+            }
+            else
+            {
+                if (images is not null) options = options with { InitialImages = images, Strength = parse.GetValue(strength) };
+                written = Generate(denoiser, schedule, sampler, options, parse.GetValue(outputDir)!, parse.GetValue(columns), !parse.GetValue(noSingles), cancellationToken);
+            }
+            if (model.ClassNames is { } names && options.ClassLabels is { } labels)
                 AnsiConsole.MarkupLine($"classes: {Markup.Escape(string.Join(", ", labels.Distinct().Select(l => $"{l}={names[l]}")))}");
             AnsiConsole.MarkupLine($"[green]wrote[/] {Markup.Escape(written)}");
             return 0;
         }, cancellationToken));
         return command;
+    }
+
+    /// <summary>The images of a folder, decoded to the model's sample shape (grey or RGB, [-1, 1]).</summary>
+    private static float[] LoadImages(string folder, IReadOnlyList<int> shape)
+    {
+        if (shape.Count != 3) throw new ArgumentException("--init-images needs an image model; this one generates points.");
+        return new ImageFolderDataset(folder, grayscale: shape[0] == 1, width: shape[2], height: shape[1]).ToDataset().Pixels;
+    }
+
+    /// <summary>A PNG mask (white = 1 = keep) at the model's size, repeated over the channels.</summary>
+    private static float[] LoadMask(string path, IReadOnlyList<int> shape)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"Mask '{path}' does not exist.", path);
+        float[] grey = ImageFileDecoder.Decode(path, 1, out int width, out int height);
+        if (shape.Count != 3 || width != shape[2] || height != shape[1])
+            throw new ArgumentException($"The mask is {width}x{height}; the model's images are {string.Join("x", shape.Skip(1).Reverse())}. Resize it first.");
+        var mask = new float[shape[0] * grey.Length];
+        for (int c = 0; c < shape[0]; c++)
+        for (int i = 0; i < grey.Length; i++)
+            mask[c * grey.Length + i] = (grey[i] + 1) / 2; // [-1, 1] -> [0, 1]
+        return mask;
     }
 
     /// <summary>Runs the sampling loop with a progress display and writes the outputs.</summary>

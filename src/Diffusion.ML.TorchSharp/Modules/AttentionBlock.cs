@@ -8,7 +8,7 @@ namespace Diffusion.ML.TorchSharp.Modules;
 /// Multi-head self-attention over the pixels of a feature map, with a residual connection:
 /// <c>x + proj(softmax(QK^T / sqrt(d)) V)</c>, Q/K/V from a 1x1 convolution of <c>GN(x)</c>.
 /// </summary>
-public sealed class AttentionBlock : nn.Module<Tensor, Tensor>
+public sealed partial class AttentionBlock : nn.Module<Tensor, Tensor>
 {
     private readonly int heads;
     private readonly GroupNorm norm;

@@ -9,7 +9,7 @@ namespace Diffusion.ML.TorchSharp.Modules;
 /// can treat them alike. Forward signature: <c>(x, t, classLabels) -&gt; prediction</c> with the prediction
 /// shaped like <c>x</c> (or with twice the channels when a network learns the variance).
 /// </summary>
-public abstract class DenoiserNetwork : nn.Module<Tensor, Tensor, Tensor?, Tensor>
+public abstract partial class DenoiserNetwork : nn.Module<Tensor, Tensor, Tensor?, Tensor>
 {
     /// <summary>Creates the base module with the given TorchSharp module name.</summary>
     /// <param name="name">Module name, used by TorchSharp for state-dict bookkeeping.</param>

@@ -10,7 +10,7 @@ namespace Diffusion.ML.TorchSharp.Modules;
 /// is added before the activation of every hidden layer: <c>h = SiLU(Linear(h) + e)</c>; a final Linear maps back
 /// to D. The output layer is zero-initialised, so a fresh network predicts exactly 0.
 /// </summary>
-public sealed class MlpDenoiser : DenoiserNetwork
+public sealed partial class MlpDenoiser : DenoiserNetwork
 {
     /// <summary>Value of <see cref="Kind"/> for MLP denoisers.</summary>
     public const string KindName = "mlp";

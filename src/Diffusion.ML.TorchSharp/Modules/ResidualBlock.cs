@@ -9,7 +9,7 @@ namespace Diffusion.ML.TorchSharp.Modules;
 /// <c>GN -&gt; SiLU -&gt; conv3x3 -&gt; + Linear(SiLU(emb)) -&gt; GN -&gt; SiLU -&gt; dropout -&gt; conv3x3</c>,
 /// added to the input (through a 1x1 convolution when the channel count changes).
 /// </summary>
-public sealed class ResidualBlock : nn.Module<Tensor, Tensor, Tensor>
+public sealed partial class ResidualBlock : nn.Module<Tensor, Tensor, Tensor>
 {
     private readonly GroupNorm norm1;
     private readonly Conv2d conv1;

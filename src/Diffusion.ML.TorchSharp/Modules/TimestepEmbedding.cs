@@ -8,7 +8,7 @@ namespace Diffusion.ML.TorchSharp.Modules;
 /// Time conditioning: sinusoidal embedding of the (possibly fractional) timestep, then
 /// <c>Linear(sinusoidalDim, embeddingDim) -&gt; SiLU -&gt; Linear(embeddingDim, embeddingDim)</c>.
 /// </summary>
-public sealed class TimestepEmbedding : nn.Module<Tensor, Tensor>
+public sealed partial class TimestepEmbedding : nn.Module<Tensor, Tensor>
 {
     private readonly int sinusoidalDim;
     private readonly Linear linear1;
@@ -59,10 +59,18 @@ public sealed class TimestepEmbedding : nn.Module<Tensor, Tensor>
             throw new ArgumentException($"The sinusoidal dimension must be a positive even number; got {dim}.", nameof(dim));
         }
         using var scope = torch.NewDisposeScope();
-        var half = dim / 2;
-        var exponents = torch.arange(half, dtype: ScalarType.Float32, device: t.device) * (-Math.Log(maxPeriod) / half);
-        var frequencies = exponents.exp();
+        var frequencies = SinusoidalFrequencies(dim, maxPeriod, t.device);
         var args = t.to_type(ScalarType.Float32).reshape(-1, 1) * frequencies.unsqueeze(0);
         return torch.cat([args.sin(), args.cos()], 1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The frequencies <c>f_i = maxPeriod^(-i / (dim/2))</c> of <see cref="Sinusoidal"/>, float32 <c>[dim/2]</c>
+    /// (shared with the ONNX export so both compute them identically).</summary>
+    internal static Tensor SinusoidalFrequencies(int dim, double maxPeriod = 10000.0, Device? device = null)
+    {
+        using var scope = torch.NewDisposeScope();
+        var half = dim / 2;
+        var exponents = torch.arange(half, dtype: ScalarType.Float32, device: device) * (-Math.Log(maxPeriod) / half);
+        return exponents.exp().MoveToOuterDisposeScope();
     }
 }

@@ -10,7 +10,7 @@ namespace Diffusion.ML.TorchSharp.Modules;
 /// others (<c>Module&lt;Tensor, Tensor&gt;</c>, e.g. <see cref="AttentionBlock"/>, <see cref="Downsample"/>).
 /// One entry of a UNet's encoder or decoder.
 /// </summary>
-public sealed class TimestepSequential : nn.Module<Tensor, Tensor, Tensor>
+public sealed partial class TimestepSequential : nn.Module<Tensor, Tensor, Tensor>
 {
     private readonly ModuleList<nn.Module> blocks;
 

@@ -13,7 +13,7 @@ namespace Diffusion.ML.TorchSharp.Modules;
 /// The final 3x3 convolution is zero-initialised (common DDPM practice), so a fresh network predicts exactly 0;
 /// gradients reach the earlier layers from the first optimizer step on.
 /// </summary>
-public sealed class UNet : DenoiserNetwork
+public sealed partial class UNet : DenoiserNetwork
 {
     /// <summary>Value of <see cref="Kind"/> for UNets.</summary>
     public const string KindName = "unet";

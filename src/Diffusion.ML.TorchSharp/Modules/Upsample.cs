@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace Diffusion.ML.TorchSharp.Modules;
 
 /// <summary>Doubles the resolution: nearest-neighbour x2, then a 3x3 convolution (channels unchanged).</summary>
-public sealed class Upsample : nn.Module<Tensor, Tensor>
+public sealed partial class Upsample : nn.Module<Tensor, Tensor>
 {
     private readonly Conv2d conv;
 

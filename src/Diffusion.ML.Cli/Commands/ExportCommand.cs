@@ -1,0 +1,53 @@
+using System.CommandLine;
+using Diffusion.ML.Onnx;
+using Diffusion.ML.TorchSharp;
+using Diffusion.ML.TorchSharp.Onnx;
+using Diffusion.ML.TorchSharp.Training;
+using Spectre.Console;
+
+namespace Diffusion.ML.Cli.Commands;
+
+/// <summary><c>diffusion-ml export</c>: writes a checkpoint's network as a self-describing ONNX file (docs/onnx.md).</summary>
+internal static class ExportCommand
+{
+    public static Command Create()
+    {
+        var checkpoint = new Option<string>("--checkpoint", "-c") { Description = "checkpoint written by train", Required = true };
+        var output = new Option<string?>("--output", "-o") { Description = "ONNX file to write (default: the checkpoint's name with .onnx)" };
+        var opset = new Option<int>("--opset")
+        {
+            Description = $"ONNX opset, {OnnxGraphBuilder.MinOpset}-{OnnxGraphBuilder.MaxOpset}: 17 decomposes GroupNorm (ONNX Runtime 1.14+), 21 uses GroupNormalization",
+            DefaultValueFactory = _ => OnnxGraphBuilder.DefaultOpset,
+        };
+        var raw = new Option<bool>("--raw-weights") { Description = "export the trained weights instead of their EMA" };
+
+        var command = new Command("export", "Export a checkpoint's denoiser to ONNX, with its schedule, classes and sample shape as metadata.")
+        {
+            checkpoint, output, opset, raw,
+        };
+        command.SetAction((parse, cancellationToken) => CliApp.Run(() =>
+        {
+            string source = parse.GetValue(checkpoint)!;
+            string target = parse.GetValue(output) ?? Path.ChangeExtension(source, ".onnx");
+            TorchSharpRuntime.EnsureLoaded();
+            var ckpt = Checkpoint.Load(source);
+            OnnxModel model;
+            try
+            {
+                model = DenoiserOnnxExporter.Export(ckpt, parse.GetValue(opset), useEma: !parse.GetValue(raw));
+            }
+            catch (NotSupportedException e)
+            {
+                throw new ArgumentException($"'{source}' cannot be exported: {e.Message}", e);
+            }
+            model.Save(target);
+            var metadata = DiffusionModelMetadata.FromProperties(model.Metadata, target);
+            AnsiConsole.MarkupLine($"[green]wrote[/] {Markup.Escape(target)} ({new FileInfo(target).Length / 1024.0 / 1024.0:0.00} MiB, opset {model.Opset}, "
+                + $"{model.NodeCount} nodes): {Markup.Escape(metadata.ModelKind)} [[{string.Join(", ", metadata.SampleShape)}]], "
+                + $"{metadata.PredictionType}, {(metadata.ClassCount > 0 ? $"{metadata.ClassCount} classes" : "unconditional")}, "
+                + $"inputs {Markup.Escape(string.Join(", ", model.InputNames))} -> {Markup.Escape(string.Join(", ", model.OutputNames))}");
+            return 0;
+        }, cancellationToken));
+        return command;
+    }
+}
