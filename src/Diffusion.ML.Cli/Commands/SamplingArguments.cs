@@ -8,7 +8,19 @@ internal sealed class SamplingArguments
 {
     private readonly Option<string> _sampler = new("--sampler") { Description = "sampler", DefaultValueFactory = _ => "ddim" };
     private readonly Option<int> _steps = new("--steps") { Description = "inference steps", DefaultValueFactory = _ => 50 };
-    private readonly Option<double> _eta = new("--eta") { Description = "DDIM eta (0 = deterministic)", DefaultValueFactory = _ => 0 };
+    private readonly Option<double?> _eta = new("--eta") { Description = "ddim: eta (default 0, deterministic); euler-ancestral: scale of sigma_up (default 1)" };
+    private readonly Option<int?> _order = new("--order") { Description = "unipc: order 1-3 (default 2)" };
+    private readonly Option<bool?> _lowerOrderFinal = new("--lower-order-final") { Description = "dpm-solver++, unipc: lower the order at the last steps (default true)" };
+    private readonly Option<bool?> _karras = new("--karras-sigmas") { Description = "euler, heun, euler-ancestral: Karras sigmas (default true) or the listed timesteps' sigmas" };
+    private readonly Option<double?> _rho = new("--rho") { Description = "euler, heun, euler-ancestral: rho of the Karras sigmas (default 7)" };
+    private readonly Option<double?> _sChurn = new("--s-churn") { Description = "euler, heun: S_churn (default 0)" };
+    private readonly Option<double?> _sTmin = new("--s-tmin") { Description = "euler, heun: S_tmin (default 0)" };
+    private readonly Option<double?> _sTmax = new("--s-tmax") { Description = "euler, heun: S_tmax (default infinity)" };
+    private readonly Option<double?> _sNoise = new("--s-noise") { Description = "euler, heun, euler-ancestral: S_noise (default 1)" };
+    private readonly Option<double?> _snr = new("--snr") { Description = "sde-pc: corrector signal-to-noise ratio (default 0.16)" };
+    private readonly Option<int?> _correctorSteps = new("--corrector-steps") { Description = "sde-pc: Langevin steps per step (default 1)" };
+    private readonly Option<double?> _rtol = new("--rtol") { Description = "pf-ode-rk45: relative tolerance (default 1e-5)" };
+    private readonly Option<double?> _atol = new("--atol") { Description = "pf-ode-rk45: absolute tolerance (default 1e-5)" };
     private readonly Option<TimestepSpacing> _spacing = new("--spacing") { Description = "timestep spacing", DefaultValueFactory = _ => TimestepSpacing.Leading };
     private readonly Option<string?> _timesteps = new("--timesteps") { Description = "explicit descending timesteps, e.g. 999,750,500,250,0 (overrides --steps)" };
     private readonly Option<double> _guidance = new("--guidance") { Description = "classifier-free guidance scale (1 = off)", DefaultValueFactory = _ => 1 };
@@ -35,11 +47,27 @@ internal sealed class SamplingArguments
     public Option<long> Seed { get; } = CommonOptions.Seed();
 
     /// <summary>The options, to add to a command.</summary>
-    public IEnumerable<Option> All => [_sampler, _steps, _eta, _spacing, _timesteps, _guidance, _guidanceRescale, _classes, Count, _firstIndex, BatchSize,
+    public IEnumerable<Option> All => [_sampler, _steps, _eta, _order, _lowerOrderFinal, _karras, _rho, _sChurn, _sTmin, _sTmax, _sNoise, _snr,
+        _correctorSteps, _rtol, _atol, _spacing, _timesteps, _guidance, _guidanceRescale, _classes, Count, _firstIndex, BatchSize,
         _noClip, _thresholding, _thresholdMax, Seed];
 
     /// <summary>The sampler the options name.</summary>
-    public ISampler CreateSampler(ParseResult parse) => Samplers.Create(parse.GetValue(_sampler)!, parse.GetValue(_eta));
+    public ISampler CreateSampler(ParseResult parse) => Samplers.Create(parse.GetValue(_sampler)!, new SamplerSettings
+    {
+        Eta = parse.GetValue(_eta),
+        Order = parse.GetValue(_order),
+        LowerOrderFinal = parse.GetValue(_lowerOrderFinal),
+        UseKarrasSigmas = parse.GetValue(_karras),
+        Rho = parse.GetValue(_rho),
+        SChurn = parse.GetValue(_sChurn),
+        STmin = parse.GetValue(_sTmin),
+        STmax = parse.GetValue(_sTmax),
+        SNoise = parse.GetValue(_sNoise),
+        Snr = parse.GetValue(_snr),
+        CorrectorSteps = parse.GetValue(_correctorSteps),
+        RelativeTolerance = parse.GetValue(_rtol),
+        AbsoluteTolerance = parse.GetValue(_atol),
+    });
 
     /// <summary>The generation settings for <paramref name="classCount"/> classes.</summary>
     public GenerationOptions CreateOptions(ParseResult parse, int classCount) => new()
