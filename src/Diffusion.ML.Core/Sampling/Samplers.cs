@@ -3,7 +3,7 @@ namespace Diffusion.ML.Sampling;
 /// <summary>Creates samplers by the names the CLI and configuration files use.</summary>
 public static class Samplers
 {
-    /// <summary>The names <see cref="Create"/> accepts.</summary>
+    /// <summary>The names <see cref="Create(string, SamplerSettings?)"/> accepts.</summary>
     public static IReadOnlyList<string> Names { get; } = ["ddpm", "ddpm-large", "ddim", "dpm-solver++-2m", "dpm-solver++-3m", "sde-dpm-solver++-2m", "unipc", "euler", "heun", "euler-ancestral", "plms", "pndm", "sde-euler-maruyama", "sde-pc", "pf-ode-rk45"];
 
     /// <summary>
