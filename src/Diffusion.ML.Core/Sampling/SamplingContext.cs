@@ -18,6 +18,7 @@ public sealed class SamplingContext
     private readonly float[] _modelInput, _modelTimesteps, _modelOutput;
     private readonly float[] _thresholdScratch;
     private readonly Action<int> _reportEvaluation;
+    private readonly double[] _rowTimesteps;
     private int _evaluations;
 
     internal SamplingContext(IDenoiser denoiser, NoiseSchedule schedule, GenerationOptions options, IReadOnlyList<int> timesteps,
@@ -39,6 +40,7 @@ public sealed class SamplingContext
         _labels = BuildLabels(denoiser.ClassCount, options, firstIndex, batchSize, guided);
         _modelInput = new float[evalBatch * SampleSize];
         _modelTimesteps = new float[evalBatch];
+        _rowTimesteps = new double[batchSize];
         _modelOutput = new float[evalBatch * SampleSize];
         _thresholdScratch = options.DynamicThresholdingQuantile is null ? [] : new float[SampleSize];
     }
@@ -79,25 +81,48 @@ public sealed class SamplingContext
     /// <returns>alpha-bar at <paramref name="t"/> as the model saw it.</returns>
     public double Denoise(ReadOnlySpan<float> x, double t, Span<float> x0, Span<float> eps)
     {
+        Array.Fill(_rowTimesteps, t);
+        Denoise(x, _rowTimesteps, x0, eps);
+        return Schedule.InterpolatedAlphaBar((float)t);
+    }
+
+    /// <summary>
+    /// As <see cref="Denoise(ReadOnlySpan{float}, double, Span{float}, Span{float})"/>, with one timestep per sample, for
+    /// solvers whose samples advance on their own time grids (adaptive step-size control per sample): still one model call.
+    /// </summary>
+    /// <param name="x">The batch x_t.</param>
+    /// <param name="timesteps">The timestep of each sample (<see cref="BatchSize"/> values).</param>
+    /// <param name="x0">Receives the x_0 estimates.</param>
+    /// <param name="eps">Receives the eps estimates.</param>
+    public void Denoise(ReadOnlySpan<float> x, ReadOnlySpan<double> timesteps, Span<float> x0, Span<float> eps)
+    {
         CancellationToken.ThrowIfCancellationRequested();
         int n = BatchSize * SampleSize;
         if (x.Length != n || x0.Length != n || eps.Length != n)
             throw new ArgumentException($"Denoise takes spans of the batch length {n}; got {x.Length}, {x0.Length} and {eps.Length}.");
-        float modelT = (float)t;
+        if (timesteps.Length != BatchSize)
+            throw new ArgumentException($"Denoise takes one timestep per sample ({BatchSize}); got {timesteps.Length}.", nameof(timesteps));
         bool guided = _modelInput.Length != n;
+        for (int b = 0; b < BatchSize; b++)
+        {
+            _modelTimesteps[b] = (float)timesteps[b];
+            if (guided) _modelTimesteps[BatchSize + b] = (float)timesteps[b];
+        }
         x.CopyTo(_modelInput);
         if (guided) x.CopyTo(_modelInput.AsSpan(n));
-        Array.Fill(_modelTimesteps, modelT);
         _denoiser.Predict(_modelInput, _modelTimesteps, _labels, _modelOutput);
         if (guided) Guidance.Apply(_modelOutput, n, SampleSize, _options.GuidanceScale, _options.GuidanceRescale);
 
-        double alphaBar = Schedule.InterpolatedAlphaBar(modelT);
-        ModelOutputs.ToSampleAndNoise(_denoiser.PredictionType, alphaBar, x, _modelOutput.AsSpan(0, n), x0, eps);
+        for (int b = 0; b < BatchSize; b++)
+        {
+            var row = new Range(b * SampleSize, (b + 1) * SampleSize);
+            ModelOutputs.ToSampleAndNoise(_denoiser.PredictionType, Schedule.InterpolatedAlphaBar(_modelTimesteps[b]), x[row],
+                _modelOutput.AsSpan(row), x0[row], eps[row]);
+        }
         if (_options.DynamicThresholdingQuantile is { } quantile)
             Thresholding.Dynamic(x0, SampleSize, quantile, _options.DynamicThresholdingMaxValue, _thresholdScratch);
         else if (_options.ClipSample) Clip(x0, (float)_options.ClipSampleRange);
         _reportEvaluation(++_evaluations);
-        return alphaBar;
     }
 
     /// <summary>Fills <paramref name="noise"/> (the batch length) with fresh N(0, I) draws, each sample from its own stream.</summary>

@@ -11,10 +11,10 @@ namespace Diffusion.ML.ScoreSde;
 /// <para>
 /// The listed timesteps are ignored: the solver picks its own steps. Batch independence: by default every sample has its own
 /// step-size controller and error norm (<see cref="SharedStepSize"/> false), so a sample is the same in any batch. The
-/// samples of a batch then sit at different times, and a <see cref="SamplingContext"/> evaluates the whole batch at one
-/// timestep, so each stage costs one model evaluation per distinct time, i.e. about BatchSize times the evaluations of a
-/// lone sample; run with BatchSize 1, or set <see cref="SharedStepSize"/> for the paper's convention (one controller for the
-/// whole flattened batch, one evaluation per stage, but a sample then changes with its batch mates, within the tolerance).
+/// samples of a batch then sit at different times; each stage is still one model call, with one timestep per sample
+/// (<see cref="SamplingContext.Denoise(ReadOnlySpan{float}, ReadOnlySpan{double}, Span{float}, Span{float})"/>), and the
+/// batch takes as many stages as its slowest sample. <see cref="SharedStepSize"/> gives the paper's convention instead (one
+/// controller for the whole flattened batch; a sample then changes with its batch mates, within the tolerance).
 /// </para>
 /// <para>
 /// <see cref="ModelEvaluations"/> is an estimate, since an adaptive solver's count is known only afterwards
@@ -88,27 +88,21 @@ public sealed class ProbabilityFlowOdeSampler : ISampler
         int groups = SharedStepSize ? 1 : batch, size = SharedStepSize ? n : d;
         double[] state = model.InitialState(x);
         var denoised = new float[n];
-        var distinct = new List<double>();
 
         void Drift(ReadOnlySpan<double> times, ReadOnlySpan<bool> active, double[] y, double[] dydt)
         {
-            distinct.Clear();
+            if (SharedStepSize) model.Evaluate(y, times[0]);
+            else model.Evaluate(y, times); // one model call, each sample at its own time
             for (int g = 0; g < groups; g++)
-                if (active[g] && !distinct.Contains(times[g])) distinct.Add(times[g]);
-            foreach (double t in distinct)
             {
-                // The whole batch is evaluated at t; only the groups at t use the result.
-                model.Evaluate(y, t);
+                if (!active[g]) continue;
+                double t = times[g];
                 double f = sde.DriftCoefficient(t), diffusion = sde.Diffusion(t), halfG2OverStd = 0.5 * diffusion * diffusion / sde.MarginalStd(t);
-                for (int g = 0; g < groups; g++)
+                for (int i = g * size; i < (g + 1) * size; i++)
                 {
-                    if (!active[g] || times[g] != t) continue;
-                    for (int i = g * size; i < (g + 1) * size; i++)
-                    {
-                        // f x - (1/2) g^2 s with s = -eps / std   (Song et al. 2021, eq. 13)
-                        dydt[i] = f * y[i] + halfG2OverStd * model.Eps[i];
-                        if (t == end) denoised[i] = model.X0[i];
-                    }
+                    // f x - (1/2) g^2 s with s = -eps / std   (Song et al. 2021, eq. 13)
+                    dydt[i] = f * y[i] + halfG2OverStd * model.Eps[i];
+                    if (t == end) denoised[i] = model.X0[i];
                 }
             }
         }

@@ -38,6 +38,20 @@ internal sealed class SdeModel
         _context.Denoise(_input, Sde.ModelTimestep(_context.Schedule, t), X0, Eps);
     }
 
+    /// <summary>Evaluates the model once with one time per sample (sample b of the batch <paramref name="x"/> is at times[b]).</summary>
+    public void Evaluate(ReadOnlySpan<double> x, ReadOnlySpan<double> times)
+    {
+        int d = _context.SampleSize;
+        var timesteps = new double[times.Length];
+        for (int b = 0; b < times.Length; b++)
+        {
+            double c = Sde.ModelInputScale(times[b]);
+            for (int i = b * d; i < (b + 1) * d; i++) _input[i] = (float)(c * x[i]);
+            timesteps[b] = Sde.ModelTimestep(_context.Schedule, times[b]);
+        }
+        _context.Denoise(_input, timesteps, X0, Eps);
+    }
+
     /// <summary>The score s(x, t) = -eps / std(t) of the whole batch.</summary>
     public void Score(ReadOnlySpan<double> x, double t, Span<double> score)
     {
