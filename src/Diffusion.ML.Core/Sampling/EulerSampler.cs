@@ -3,10 +3,10 @@ namespace Diffusion.ML.Sampling;
 /// <summary>
 /// Euler's method on the probability-flow ODE in the VE view (Karras et al. 2022, Alg. 2 without the second-order correction;
 /// diffusers' <c>EulerDiscreteScheduler</c>): x_(i+1) = x_i + (sigma_(i+1) - sigma_i) (x_i - D(x_i; sigma_i)) / sigma_i.
-/// One model evaluation per step; deterministic unless <see cref="SChurn"/> &gt; 0. Noise levels, timesteps and the initial
+/// One model evaluation per step; deterministic unless <see cref="ChurnKarrasSampler.SChurn"/> &gt; 0. Noise levels, timesteps and the initial
 /// scaling are described on <see cref="KarrasSampler"/>.
 /// </summary>
-public sealed class EulerSampler : KarrasSampler
+public sealed class EulerSampler : ChurnKarrasSampler
 {
     /// <summary>Creates the sampler.</summary>
     /// <param name="useKarrasSigmas">Noise levels of Karras et al. 2022, eq. 5 (true) or the sigmas of the listed timesteps (false). Default true.</param>
@@ -19,31 +19,13 @@ public sealed class EulerSampler : KarrasSampler
     /// <param name="sNoise">S_noise: standard deviation of the churn noise. Default 1.</param>
     public EulerSampler(bool useKarrasSigmas = true, double rho = Schedules.KarrasSigmas.DefaultRho, double? sigmaMin = null, double? sigmaMax = null,
         double sChurn = 0, double sTmin = 0, double sTmax = double.PositiveInfinity, double sNoise = 1)
-        : base(useKarrasSigmas, rho, sigmaMin, sigmaMax)
+        : base(secondOrder: false, useKarrasSigmas, rho, sigmaMin, sigmaMax, sChurn, sTmin, sTmax, sNoise)
     {
-        ValidateChurn(sChurn, sTmin, sTmax, sNoise);
-        (SChurn, STmin, STmax, SNoise) = (sChurn, sTmin, sTmax, sNoise);
     }
-
-    /// <summary>S_churn of Karras et al. 2022, Alg. 2.</summary>
-    public double SChurn { get; }
-
-    /// <summary>S_tmin of Alg. 2.</summary>
-    public double STmin { get; }
-
-    /// <summary>S_tmax of Alg. 2.</summary>
-    public double STmax { get; }
-
-    /// <summary>S_noise of Alg. 2.</summary>
-    public double SNoise { get; }
 
     /// <inheritdoc />
     public override string Name => "euler";
 
     /// <inheritdoc />
     public override int ModelEvaluations(int timestepCount) => timestepCount;
-
-    /// <inheritdoc />
-    public override void Sample(SamplingContext context, Span<float> x) =>
-        SampleAlgorithm2(context, x, secondOrder: false, SChurn, STmin, STmax, SNoise);
 }

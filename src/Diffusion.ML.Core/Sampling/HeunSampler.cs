@@ -9,7 +9,7 @@ namespace Diffusion.ML.Sampling;
 /// model was never trained. 2N - 1 model evaluations for N timesteps. Noise levels, timesteps and the initial scaling are
 /// described on <see cref="KarrasSampler"/>.
 /// </summary>
-public sealed class HeunSampler : KarrasSampler
+public sealed class HeunSampler : ChurnKarrasSampler
 {
     /// <summary>Creates the sampler.</summary>
     /// <param name="useKarrasSigmas">Noise levels of Karras et al. 2022, eq. 5 (true) or the sigmas of the listed timesteps (false). Default true.</param>
@@ -22,31 +22,13 @@ public sealed class HeunSampler : KarrasSampler
     /// <param name="sNoise">S_noise: standard deviation of the churn noise (the paper uses 1.003 to 1.007 on images). Default 1.</param>
     public HeunSampler(bool useKarrasSigmas = true, double rho = Schedules.KarrasSigmas.DefaultRho, double? sigmaMin = null, double? sigmaMax = null,
         double sChurn = 0, double sTmin = 0, double sTmax = double.PositiveInfinity, double sNoise = 1)
-        : base(useKarrasSigmas, rho, sigmaMin, sigmaMax)
+        : base(secondOrder: true, useKarrasSigmas, rho, sigmaMin, sigmaMax, sChurn, sTmin, sTmax, sNoise)
     {
-        ValidateChurn(sChurn, sTmin, sTmax, sNoise);
-        (SChurn, STmin, STmax, SNoise) = (sChurn, sTmin, sTmax, sNoise);
     }
-
-    /// <summary>S_churn of Karras et al. 2022, Alg. 2.</summary>
-    public double SChurn { get; }
-
-    /// <summary>S_tmin of Alg. 2.</summary>
-    public double STmin { get; }
-
-    /// <summary>S_tmax of Alg. 2.</summary>
-    public double STmax { get; }
-
-    /// <summary>S_noise of Alg. 2.</summary>
-    public double SNoise { get; }
 
     /// <inheritdoc />
     public override string Name => "heun";
 
     /// <inheritdoc />
     public override int ModelEvaluations(int timestepCount) => timestepCount <= 0 ? 0 : 2 * timestepCount - 1;
-
-    /// <inheritdoc />
-    public override void Sample(SamplingContext context, Span<float> x) =>
-        SampleAlgorithm2(context, x, secondOrder: true, SChurn, STmin, STmax, SNoise);
 }

@@ -185,13 +185,4 @@ public abstract class KarrasSampler : ISampler
         }
         Store(state, x);
     }
-
-    /// <summary>Checks the churn options of Alg. 2.</summary>
-    private protected static void ValidateChurn(double sChurn, double sTmin, double sTmax, double sNoise)
-    {
-        if (!(sChurn >= 0) || double.IsInfinity(sChurn)) throw new ArgumentOutOfRangeException(nameof(sChurn), sChurn, "S_churn must be finite and >= 0.");
-        if (double.IsNaN(sTmin) || double.IsNaN(sTmax) || sTmin > sTmax)
-            throw new ArgumentException($"Need S_tmin <= S_tmax; got {sTmin} and {sTmax}.", nameof(sTmin));
-        if (!(sNoise >= 0) || double.IsInfinity(sNoise)) throw new ArgumentOutOfRangeException(nameof(sNoise), sNoise, "S_noise must be finite and >= 0.");
-    }
 }
