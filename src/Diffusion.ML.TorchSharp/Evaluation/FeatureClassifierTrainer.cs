@@ -62,12 +62,8 @@ public sealed class FeatureClassifierTrainer : IDisposable
     public long TotalSteps { get; }
 
     /// <summary>The learning rate of step <paramref name="step"/>: linear warm-up, then cosine decay to 0 at <see cref="TotalSteps"/>.</summary>
-    public double LearningRateAt(long step)
-    {
-        if (step < Options.WarmupSteps) return Options.LearningRate * (step + 1.0) / Options.WarmupSteps;
-        double progress = (double)(step - Options.WarmupSteps) / Math.Max(1, TotalSteps - Options.WarmupSteps);
-        return Options.LearningRate * 0.5 * (1 + Math.Cos(Math.PI * Math.Min(1.0, progress))); // lr_k = lr/2 (1 + cos(pi p)), Loshchilov & Hutter 2017
-    }
+    public double LearningRateAt(long step) =>
+        Training.LearningRateSchedule.WarmupCosine(Options.LearningRate, Options.WarmupSteps, TotalSteps, step);
 
     /// <summary>Runs one optimisation step and returns its loss.</summary>
     /// <exception cref="InvalidOperationException">The loss is not finite.</exception>

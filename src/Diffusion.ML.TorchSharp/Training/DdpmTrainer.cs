@@ -89,7 +89,7 @@ public sealed class DdpmTrainer : IDisposable
 
     /// <summary>The learning rate of step <paramref name="step"/>: linear warm-up, then constant.</summary>
     public double LearningRateAt(long step)
-        => Options.LearningRate * (Options.WarmupSteps == 0 ? 1.0 : Math.Min(1.0, (step + 1.0) / Options.WarmupSteps));
+        => LearningRateSchedule.LinearWarmup(Options.LearningRate, Options.WarmupSteps, step);
 
     /// <summary>Runs one optimisation step and returns its loss.</summary>
     public double TrainStep()

@@ -37,7 +37,10 @@ public sealed class ExponentialMovingAverage : IDisposable
     public double MaxDecay { get; }
 
     /// <summary>The decay applied after optimisation step <paramref name="step"/> (0-based).</summary>
-    public double DecayAt(long step) => Math.Min(MaxDecay, (1.0 + step) / (10.0 + step));
+    public double DecayAt(long step) => Decay(MaxDecay, step);
+
+    /// <summary>The warmed-up decay min(maxDecay, (1 + k) / (10 + k)) after 0-based step k, for any weight average.</summary>
+    public static double Decay(double maxDecay, long step) => Math.Min(maxDecay, (1.0 + step) / (10.0 + step));
 
     /// <summary>theta_ema = d theta_ema + (1 - d) theta with d = <see cref="DecayAt"/>(step).</summary>
     public void Update(long step)

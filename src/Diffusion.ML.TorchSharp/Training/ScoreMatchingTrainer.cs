@@ -90,10 +90,10 @@ public sealed class ScoreMatchingTrainer : IDisposable
 
     /// <summary>The learning rate of step <paramref name="step"/>: linear warm-up, then constant.</summary>
     public double LearningRateAt(long step)
-        => Options.LearningRate * (Options.WarmupSteps == 0 ? 1.0 : Math.Min(1.0, (step + 1.0) / Options.WarmupSteps));
+        => LearningRateSchedule.LinearWarmup(Options.LearningRate, Options.WarmupSteps, step);
 
     /// <summary>The EMA decay applied after step <paramref name="step"/> (0-based): min(EmaDecay, (1 + k) / (10 + k)).</summary>
-    public double EmaDecayAt(long step) => Math.Min(Options.EmaDecay, (1.0 + step) / (10.0 + step));
+    public double EmaDecayAt(long step) => ExponentialMovingAverage.Decay(Options.EmaDecay, step);
 
     /// <summary>Runs one optimisation step and returns its loss.</summary>
     /// <exception cref="InvalidOperationException">The loss is not finite.</exception>
