@@ -37,7 +37,7 @@ public sealed class ExplicitTimestepsTests
                 new SampleNoise(options.Seed, k).FillStandardNormal(xT); // the pipeline's x_T of sample k
                 for (int i = 0; i < 2; i++)
                 {
-                    double exact = Mu[i] + S[i] * (xT[i] - Math.Sqrt(abar) * Mu[i]) / Math.Sqrt(abar * S[i] * S[i] + 1 - abar);
+                    double exact = SamplingTestKit.ExactX0(xT[i], abar, Mu[i], S[i]);
                     Assert.AreEqual(exact, y[k * 2 + i], 4e-3 * (1 + Math.Abs(xT[i])), $"{name}, sample {k}, coordinate {i}");
                 }
             }

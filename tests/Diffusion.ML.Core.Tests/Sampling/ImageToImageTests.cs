@@ -100,16 +100,11 @@ public sealed class ImageToImageTests
         CollectionAssert.AreEqual(whole, pipeline.Generate(sampler, options with { BatchSize = 2 }));
         CollectionAssert.AreEqual(whole.Skip(6).ToArray(), pipeline.Generate(sampler, options with { Count = 2, FirstIndex = 3, BatchSize = 1 }));
         var reports = new List<GenerationProgress>();
-        pipeline.Generate(sampler, options with { Count = 1 }, new Progress(reports.Add));
+        pipeline.Generate(sampler, options with { Count = 1 }, new SamplingTestKit.SynchronousProgress(reports.Add));
         Assert.AreEqual(10, reports.Count);
         Assert.AreEqual(10, reports[^1].Steps);
         var ex = Assert.ThrowsExactly<ArgumentException>(() => pipeline.Generate(sampler, options with { InitialImages = [1f, 2f, 3f] }));
         StringAssert.Contains(ex.Message, "multiple of the sample size 2");
         Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => pipeline.Generate(sampler, options with { Strength = -0.1 }));
-    }
-
-    private sealed class Progress(Action<GenerationProgress> report) : IProgress<GenerationProgress>
-    {
-        public void Report(GenerationProgress value) => report(value);
     }
 }

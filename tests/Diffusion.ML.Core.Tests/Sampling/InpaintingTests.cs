@@ -104,7 +104,7 @@ public sealed class InpaintingTests
             else Assert.AreNotEqual(images[image * 4 + i], whole[k * 4 + i]);
         }
         var reports = new List<GenerationProgress>();
-        pipeline.Inpaint(null, inpainting, options with { Count = 1 }, new InlineProgress(reports.Add));
+        pipeline.Inpaint(null, inpainting, options with { Count = 1 }, new SamplingTestKit.SynchronousProgress(reports.Add));
         Assert.AreEqual(RePaintSchedule.ReverseSteps(12, 3, 3), reports.Count);
         Assert.IsTrue(reports.All(p => p.Steps == reports.Count));
     }
@@ -127,10 +127,6 @@ public sealed class InpaintingTests
         StringAssert.Contains(ex.Message, "KnownImages");
     }
 
-    private sealed class InlineProgress(Action<GenerationProgress> report) : IProgress<GenerationProgress>
-    {
-        public void Report(GenerationProgress value) => report(value);
-    }
 
     private static (double Mean, double Variance) Moments(float[] x, int coordinate)
     {

@@ -69,7 +69,7 @@ public sealed class KarrasSamplerTests
         {
             int[] ts = InferenceTimesteps.Create(1000, counts[c], TimestepSpacing.Linspace);
             double[] sigmas = Make().NoiseLevels(Schedule, ts);
-            (float[] xT, float[] x) = Run(Make(), ts);
+            (float[] xT, float[] x) = SamplingTestKit.RunGaussian(Schedule, Mean, Std, Make(), ts);
             double s0 = sigmas[0], sMin = sigmas[^2];
             for (int k = 0; k < x.Length; k++)
             {
@@ -77,7 +77,7 @@ public sealed class KarrasSamplerTests
                 double xMin = mu + (xT[k] * Math.Sqrt(1 + s0 * s0) - mu) * Math.Sqrt(s * s + sMin * sMin) / Math.Sqrt(s * s + s0 * s0);
                 double reference = mu + s * s / (s * s + sMin * sMin) * (xMin - mu);
                 errors[c] = Math.Max(errors[c], Math.Abs(x[k] - reference));
-                totalErrors[c] = Math.Max(totalErrors[c], Math.Abs(x[k] - ExactX0(xT[k], 1 / (1 + s0 * s0), mu, s)));
+                totalErrors[c] = Math.Max(totalErrors[c], Math.Abs(x[k] - SamplingTestKit.ExactX0(xT[k], 1 / (1 + s0 * s0), mu, s)));
             }
         }
         TestContext.WriteLine($"{name} karras={karras}: errors {string.Join(", ", errors.Select(e => e.ToString("E2")))}; " +
@@ -94,8 +94,8 @@ public sealed class KarrasSamplerTests
     {
         // DDIM (eta = 0) is Euler's method in (sigma, x / sqrt(abar)) (Karras et al. 2022, sec. 4; Song et al. 2021, eq. 14).
         int[] ts = InferenceTimesteps.Create(1000, 25, TimestepSpacing.Leading);
-        (_, float[] euler) = Run(new EulerSampler(useKarrasSigmas: false), ts);
-        (_, float[] ddim) = Run(new DdimSampler(), ts);
+        (_, float[] euler) = SamplingTestKit.RunGaussian(Schedule, Mean, Std, new EulerSampler(useKarrasSigmas: false), ts);
+        (_, float[] ddim) = SamplingTestKit.RunGaussian(Schedule, Mean, Std, new DdimSampler(), ts);
         for (int i = 0; i < euler.Length; i++) Assert.AreEqual(ddim[i], euler[i], 2e-5);
     }
 
@@ -161,24 +161,12 @@ public sealed class KarrasSamplerTests
         Assert.HasCount(4, new EulerSampler().NoiseLevels(zero, [998, 500, 0]));
     }
 
-    // x_0 = mu + s (x_t - alpha mu) / sqrt(alpha^2 s^2 + 1 - alpha^2), the probability-flow ODE map of Gaussian data.
-    private static double ExactX0(double xT, double abar, double mu, double s) =>
-        mu + s * (xT - Math.Sqrt(abar) * mu) / Math.Sqrt(abar * s * s + 1 - abar);
-
-    private static (float[] XT, float[] X) Run(ISampler sampler, int[] timesteps)
-    {
-        var recording = new RecordingSampler(sampler);
-        var pipeline = new DiffusionPipeline(new GaussianDataDenoiser(Schedule, Mean, Std), Schedule);
-        float[] x = pipeline.Generate(recording, new GenerationOptions { Count = 16, BatchSize = 16, Timesteps = timesteps, ClipSample = false, Seed = 11 });
-        return (recording.Start, x);
-    }
-
     private static int CountEvaluations(ISampler sampler, int steps)
     {
         var pipeline = new DiffusionPipeline(new GaussianDataDenoiser(Schedule, Mean, Std), Schedule);
         int last = 0;
         pipeline.Generate(sampler, new GenerationOptions { Count = 2, BatchSize = 2, NumInferenceSteps = steps, ClipSample = false },
-            new SynchronousProgress(p => last = p.Step));
+            new SamplingTestKit.SynchronousProgress(p => last = p.Step));
         return last;
     }
 
@@ -238,23 +226,5 @@ public sealed class KarrasSamplerTests
             Assert.AreEqual(mu, sampleMean, 3.5 * seMean, $"{sampler.Name}, {steps} steps: mean of coordinate {i}");
             Assert.AreEqual(s2, sampleVariance, 3.5 * seVar, $"{sampler.Name}, {steps} steps: variance of coordinate {i}");
         }
-    }
-
-    /// <summary>Passes the run to <paramref name="inner"/>, keeping a copy of x_T.</summary>
-    private sealed class RecordingSampler(ISampler inner) : ISampler
-    {
-        public float[] Start { get; private set; } = [];
-        public string Name => inner.Name;
-        public int ModelEvaluations(int timestepCount) => inner.ModelEvaluations(timestepCount);
-        public void Sample(SamplingContext context, Span<float> x)
-        {
-            Start = x.ToArray();
-            inner.Sample(context, x);
-        }
-    }
-
-    private sealed class SynchronousProgress(Action<GenerationProgress> report) : IProgress<GenerationProgress>
-    {
-        public void Report(GenerationProgress value) => report(value);
     }
 }

@@ -56,12 +56,12 @@ public sealed class PseudoNumericalSamplerTests
         for (int c = 0; c < counts.Length; c++)
         {
             int[] ts = InferenceTimesteps.Create(1000, counts[c], TimestepSpacing.Leading);
-            (float[] xT, float[] x) = Run(Samplers.Create(name), ts);
+            (float[] xT, float[] x) = SamplingTestKit.RunGaussian(Schedule, Mean, Std, Samplers.Create(name), ts);
             double abar = Schedule.AlphaBar[ts[0]];
             for (int k = 0; k < x.Length; k++)
             {
                 double mu = Mean[k % 2], s = Std[k % 2];
-                double exact = mu + s * (xT[k] - Math.Sqrt(abar) * mu) / Math.Sqrt(abar * s * s + 1 - abar);
+                double exact = SamplingTestKit.ExactX0(xT[k], abar, mu, s);
                 errors[c] = Math.Max(errors[c], Math.Abs(x[k] - exact));
             }
         }
@@ -79,7 +79,7 @@ public sealed class PseudoNumericalSamplerTests
     public void MatchesDiffusersPndmSchedulerStepByStep(bool skipPrkSteps, int steps)
     {
         int[] ts = InferenceTimesteps.Create(1000, steps, TimestepSpacing.Leading);
-        (float[] xT, float[] x) = Run(skipPrkSteps ? new PlmsSampler() : new PndmSampler(), ts);
+        (float[] xT, float[] x) = SamplingTestKit.RunGaussian(Schedule, Mean, Std, skipPrkSteps ? new PlmsSampler() : new PndmSampler(), ts);
         double[] expected = DiffusersPndm(xT, steps, skipPrkSteps, out int evaluations);
         Assert.AreEqual((skipPrkSteps ? new PlmsSampler() : (ISampler)new PndmSampler()).ModelEvaluations(steps), evaluations);
         for (int k = 0; k < x.Length; k++) Assert.AreEqual(expected[k], x[k], 1e-5, $"value {k}");
@@ -114,7 +114,7 @@ public sealed class PseudoNumericalSamplerTests
     private static double LastStateError(ISampler sampler, int[] ts)
     {
         var recorder = new LastInputDenoiser(new GaussianDataDenoiser(Schedule, Mean, Std));
-        var recording = new RecordingSampler(sampler);
+        var recording = new SamplingTestKit.RecordingSampler(sampler);
         new DiffusionPipeline(recorder, Schedule).Generate(recording, new GenerationOptions { Count = 16, BatchSize = 16, Timesteps = ts, ClipSample = false, Seed = 11 });
         Assert.AreEqual(ts[^1], recorder.Timestep, "the last evaluation is at the last listed timestep");
         double abarT = Schedule.AlphaBar[ts[0]], abar = Schedule.AlphaBar[ts[^1]], error = 0;
@@ -125,14 +125,6 @@ public sealed class PseudoNumericalSamplerTests
             error = Math.Max(error, Math.Abs(recorder.Input[k] - exact));
         }
         return error;
-    }
-
-    private static (float[] XT, float[] X) Run(ISampler sampler, int[] timesteps)
-    {
-        var recording = new RecordingSampler(sampler);
-        var pipeline = new DiffusionPipeline(new GaussianDataDenoiser(Schedule, Mean, Std), Schedule);
-        float[] x = pipeline.Generate(recording, new GenerationOptions { Count = 16, BatchSize = 16, Timesteps = timesteps, ClipSample = false, Seed = 11 });
-        return (recording.Start, x);
     }
 
     private static int CountEvaluations(ISampler sampler, int steps)
@@ -267,18 +259,6 @@ public sealed class PseudoNumericalSamplerTests
             Timestep = timesteps[0];
             Calls++;
             inner.Predict(x, timesteps, classLabels, output);
-        }
-    }
-
-    private sealed class RecordingSampler(ISampler inner) : ISampler
-    {
-        public float[] Start { get; private set; } = [];
-        public string Name => inner.Name;
-        public int ModelEvaluations(int timestepCount) => inner.ModelEvaluations(timestepCount);
-        public void Sample(SamplingContext context, Span<float> x)
-        {
-            Start = x.ToArray();
-            inner.Sample(context, x);
         }
     }
 }
