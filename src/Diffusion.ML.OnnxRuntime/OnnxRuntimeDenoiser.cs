@@ -1,7 +1,6 @@
 using Diffusion.ML.Onnx;
 using Diffusion.ML.Sampling;
 using Microsoft.ML.OnnxRuntime;
-using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace Diffusion.ML.OnnxRuntime;
 
@@ -15,6 +14,12 @@ public sealed class OnnxRuntimeDenoiser : IDenoiser, IDisposable
     private readonly OnnxDenoiserOptions _options;
     private readonly long[] _sampleShape;
     private readonly string _outputName;
+    private readonly string _modelPath;
+    private readonly string[] _inputNames;
+    private readonly string[] _outputNames;
+    private readonly RunOptions _runOptions = new();
+    private readonly object _bufferLock = new();
+    private Buffers? _buffers;
 
     /// <summary>Opens <paramref name="modelPath"/> and checks that its inputs and output match <paramref name="options"/>.</summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
@@ -28,11 +33,16 @@ public sealed class OnnxRuntimeDenoiser : IDenoiser, IDisposable
     private OnnxRuntimeDenoiser(string modelPath, OnnxDenoiserOptions options, InferenceSession session)
     {
         _options = options;
+        _modelPath = modelPath;
         _sampleShape = options.SampleShape.Select(d => (long)d).ToArray();
         _session = session;
         try
         {
             _outputName = CheckSignature(modelPath);
+            _inputNames = ClassCount > 0
+                ? [options.SampleInputName, options.TimestepInputName, options.ClassInputName]
+                : [options.SampleInputName, options.TimestepInputName];
+            _outputNames = [_outputName];
         }
         catch
         {
@@ -97,26 +107,91 @@ public sealed class OnnxRuntimeDenoiser : IDenoiser, IDisposable
     public int ClassCount => _options.ClassCount;
 
     /// <inheritdoc />
+    /// <remarks>
+    /// The inputs and the output live in arrays pinned as <see cref="OrtValue"/>s and reused while the batch size stays the
+    /// same (every step of a sampling run), so a call allocates nothing on either heap. A concurrent call from another
+    /// thread gets buffers of its own.
+    /// </remarks>
     public void Predict(ReadOnlySpan<float> x, ReadOnlySpan<float> timesteps, ReadOnlySpan<int> classLabels, Span<float> output)
     {
         int batch = timesteps.Length;
-        var inputs = new List<NamedOnnxValue>
+        if (Monitor.TryEnter(_bufferLock))
         {
-            NamedOnnxValue.CreateFromTensor(_options.SampleInputName, new DenseTensor<float>(x.ToArray(), [batch, .. _sampleShape.Select(d => (int)d)])),
-            NamedOnnxValue.CreateFromTensor(_options.TimestepInputName, new DenseTensor<float>(timesteps.ToArray(), [batch])),
-        };
-        if (ClassCount > 0)
-        {
-            var labels = new long[batch];
-            for (int i = 0; i < batch; i++) labels[i] = classLabels.IsEmpty ? ClassCount : classLabels[i];
-            inputs.Add(NamedOnnxValue.CreateFromTensor(_options.ClassInputName, new DenseTensor<long>(labels, [batch])));
+            try
+            {
+                if (_buffers?.Batch != batch)
+                {
+                    _buffers?.Dispose();
+                    _buffers = null;
+                    _buffers = new Buffers(batch, _sampleShape, ClassCount > 0);
+                }
+                Run(_buffers, x, timesteps, classLabels, output);
+            }
+            finally
+            {
+                Monitor.Exit(_bufferLock);
+            }
+            return;
         }
-        using var results = _session.Run(inputs, [_outputName]);
-        var prediction = results.First().AsTensor<float>();
-        if (prediction.Length != output.Length)
-            throw new InvalidDataException($"The model's output '{_outputName}' has {prediction.Length} values; {output.Length} were expected (batch {batch} of [{string.Join(", ", _sampleShape)}]).");
-        int k = 0;
-        foreach (float value in prediction) output[k++] = value;
+        using var own = new Buffers(batch, _sampleShape, ClassCount > 0);
+        Run(own, x, timesteps, classLabels, output);
+    }
+
+    private void Run(Buffers buffers, ReadOnlySpan<float> x, ReadOnlySpan<float> timesteps, ReadOnlySpan<int> classLabels, Span<float> output)
+    {
+        if (x.Length != buffers.Sample.Length || output.Length != buffers.Sample.Length)
+            throw new ArgumentException($"x and output must hold {buffers.Sample.Length} values (batch {buffers.Batch} of [{string.Join(", ", _sampleShape)}]); got {x.Length} and {output.Length}.");
+        x.CopyTo(buffers.Sample);
+        timesteps.CopyTo(buffers.Timesteps);
+        if (buffers.Labels is { } labels)
+            for (int i = 0; i < labels.Length; i++) labels[i] = classLabels.IsEmpty ? ClassCount : classLabels[i];
+        try
+        {
+            _session.Run(_runOptions, _inputNames, buffers.Inputs, _outputNames, buffers.Outputs);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new InvalidDataException(
+                $"ONNX Runtime could not run '{_modelPath}' on a batch of {buffers.Batch} samples of shape [{string.Join(", ", _sampleShape)}] " +
+                $"with output '{_outputName}' of the same shape (a denoiser's prediction has the shape of its input): {e.Message}", e);
+        }
+        buffers.Prediction.CopyTo(output);
+    }
+
+    /// <summary>Pinned input and output arrays of one batch size, wrapped as ONNX Runtime values.</summary>
+    private sealed class Buffers : IDisposable
+    {
+        public Buffers(int batch, long[] sampleShape, bool conditional)
+        {
+            Batch = batch;
+            long[] shape = [batch, .. sampleShape];
+            int size = checked((int)shape.Aggregate(1L, (a, b) => a * b));
+            Sample = new float[size];
+            Prediction = new float[size];
+            Timesteps = new float[batch];
+            Labels = conditional ? new long[batch] : null;
+            var inputs = new List<OrtValue>
+            {
+                OrtValue.CreateTensorValueFromMemory(Sample, shape),
+                OrtValue.CreateTensorValueFromMemory(Timesteps, [batch]),
+            };
+            if (Labels is not null) inputs.Add(OrtValue.CreateTensorValueFromMemory(Labels, [batch]));
+            Inputs = inputs;
+            Outputs = [OrtValue.CreateTensorValueFromMemory(Prediction, shape)];
+        }
+
+        public int Batch { get; }
+        public float[] Sample { get; }
+        public float[] Timesteps { get; }
+        public long[]? Labels { get; }
+        public float[] Prediction { get; }
+        public IReadOnlyCollection<OrtValue> Inputs { get; }
+        public IReadOnlyCollection<OrtValue> Outputs { get; }
+
+        public void Dispose()
+        {
+            foreach (var value in Inputs.Concat(Outputs)) value.Dispose();
+        }
     }
 
     private string CheckSignature(string modelPath)
@@ -132,5 +207,14 @@ public sealed class OnnxRuntimeDenoiser : IDenoiser, IDisposable
     }
 
     /// <inheritdoc />
-    public void Dispose() => _session.Dispose();
+    public void Dispose()
+    {
+        lock (_bufferLock)
+        {
+            _buffers?.Dispose();
+            _buffers = null;
+        }
+        _runOptions.Dispose();
+        _session.Dispose();
+    }
 }

@@ -34,6 +34,49 @@ public sealed class OnnxRuntimeDenoiserTests
         CollectionAssert.AreEqual(b, a);
     }
 
+    /// <summary>eps = x + x: the closed form 2x checks every call, whatever buffers it ran in.</summary>
+    private string DoublingModel() => Write("double.onnx", TinyOnnx.Model([("Add", ["x", "x"], ["eps"])], [("x", [3]), ("t", [])], [("eps", [3])]));
+
+    private static float[] Ramp(int length, float start) => Enumerable.Range(0, length).Select(i => start + 0.25f * i).ToArray();
+
+    [TestMethod]
+    public void ReusedBuffersFollowChangesOfTheBatchSize()
+    {
+        using var onnx = new OnnxRuntimeDenoiser(DoublingModel(), new OnnxDenoiserOptions { SampleShape = [3] });
+        foreach (int batch in new[] { 3, 5, 3, 1, 3 })
+        {
+            float[] x = Ramp(3 * batch, batch), output = new float[x.Length];
+            onnx.Predict(x, new float[batch], [], output);
+            CollectionAssert.AreEqual(x.Select(v => 2 * v).ToArray(), output, $"batch {batch}");
+        }
+    }
+
+    [TestMethod]
+    public void ConcurrentCallsDoNotShareBuffers()
+    {
+        using var onnx = new OnnxRuntimeDenoiser(DoublingModel(), new OnnxDenoiserOptions { SampleShape = [3], IntraOpThreads = 1 });
+        var failures = new System.Collections.Concurrent.ConcurrentBag<string>();
+        Parallel.For(0, 8, new ParallelOptions { MaxDegreeOfParallelism = 8 }, thread =>
+        {
+            for (int call = 0; call < 50; call++)
+            {
+                float[] x = Ramp(6, 100 * thread + call), output = new float[6];
+                onnx.Predict(x, new float[2], [], output);
+                if (!x.Select(v => 2 * v).SequenceEqual(output)) failures.Add($"thread {thread}, call {call}");
+            }
+        });
+        Assert.IsEmpty(failures, string.Join("; ", failures.Take(5)));
+    }
+
+    [TestMethod]
+    public void AnOutputOfAnotherShapeThanTheInputIsAClearError()
+    {
+        string path = Write("wrong-output.onnx", TinyOnnx.Model([("Identity", ["t"], ["eps"])], [("x", [3]), ("t", [])], [("eps", [])]));
+        using var onnx = new OnnxRuntimeDenoiser(path, new OnnxDenoiserOptions { SampleShape = [3] });
+        var ex = Assert.ThrowsExactly<InvalidDataException>(() => onnx.Predict(new float[6], new float[2], [], new float[6]));
+        StringAssert.Contains(ex.Message, "same shape");
+    }
+
     [TestMethod]
     public void MismatchedOrBrokenModelsSayWhatIsWrong()
     {

@@ -1,7 +1,8 @@
 """PyTorch baseline for `diffusion-ml bench`: the same UNet as Diffusion.ML's (src/Diffusion.ML.TorchSharp/Modules/UNet.cs),
-trained with the same DDPM step (noise, MSE, AdamW, gradient clipping, EMA) or evaluated forward-only.
+trained with the same DDPM step (noise, MSE, AdamW, gradient clipping, EMA), evaluated forward-only, sampled with
+DDIM and classifier-free guidance, or a plain sgemm (the machine's matrix-multiply rate).
 Prints one JSON line. Runs on Debian's python3-torch 1.13 (no scaled_dot_product_attention there: written out)."""
-import argparse, json, math, time
+import argparse, json, math, resource, time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -128,9 +129,14 @@ class UNet(nn.Module):
         return self.out(F.silu(self.out_norm(h)))
 
 
+def ddim_timesteps(steps, train_steps=1000):
+    # "leading" spacing (Lin et al. 2024, Table 2), Diffusion.ML's and diffusers' default: t_i = i * (T // S), descending
+    return [i * (train_steps // steps) for i in reversed(range(steps))]
+
+
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--mode", choices=["train", "forward"], default="train")
+    p.add_argument("--mode", choices=["train", "forward", "ddim", "sgemm"], default="train")
     p.add_argument("--base", type=int, default=64)
     p.add_argument("--attention", default="14,7")
     p.add_argument("--batch", type=int, default=64)
@@ -139,10 +145,23 @@ def main():
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--sampling-steps", type=int, default=20)
+    p.add_argument("--guidance", type=float, default=2.0)
+    p.add_argument("--matrix", type=int, default=2048)
     a = p.parse_args()
     if a.threads > 0:
         torch.set_num_threads(a.threads)
     torch.manual_seed(0)
+    if a.mode == "sgemm":
+        m1, m2 = torch.randn(a.matrix, a.matrix), torch.randn(a.matrix, a.matrix)
+        for _ in range(a.warmup):
+            torch.mm(m1, m2)
+        start = time.perf_counter()
+        for _ in range(a.steps):
+            torch.mm(m1, m2)
+        seconds = time.perf_counter() - start
+        report(a, 0, a.steps / seconds, 2.0 * a.matrix ** 3 * a.steps / seconds / 1e9)
+        return
     attn = tuple(int(v) for v in a.attention.split(",") if v)
     net = UNet(size=a.size, base=a.base, attn=attn, groups=min(32, a.base), classes=a.classes)
     params = sum(p.numel() for p in net.parameters())
@@ -152,10 +171,29 @@ def main():
     x0 = torch.rand(a.batch, 1, a.size, a.size) * 2 - 1
     y = torch.randint(0, max(a.classes, 1), (a.batch,))
 
+    def sample():
+        # DDIM, eta = 0 (Song et al. 2021, eq. 12) with classifier-free guidance (Ho & Salimans 2022): one network call
+        # on the doubled batch (class, null class) per step, as Diffusion.ML's SamplingContext does.
+        net.eval()
+        with torch.inference_mode():
+            x = torch.randn(a.batch, 1, a.size, a.size)
+            labels = torch.cat([y, torch.full_like(y, a.classes)])
+            ts = ddim_timesteps(a.sampling_steps)
+            for i, t in enumerate(ts):
+                out = net(torch.cat([x, x]), torch.full((2 * a.batch,), float(t)), labels)
+                cond, uncond = out.chunk(2)
+                eps = uncond + a.guidance * (cond - uncond)
+                ab, ab_prev = abar[t], (abar[ts[i + 1]] if i + 1 < len(ts) else torch.tensor(1.0))
+                x0_hat = ((x - (1 - ab).sqrt() * eps) / ab.sqrt()).clamp(-1, 1)
+                x = ab_prev.sqrt() * x0_hat + (1 - ab_prev).sqrt() * eps
+
     def step():
         if a.mode == "forward":
             with torch.inference_mode():
                 net(x0, torch.randint(0, 1000, (a.batch,)).float(), y)
+            return
+        if a.mode == "ddim":
+            sample()
             return
         t = torch.randint(0, 1000, (a.batch,))
         eps = torch.randn_like(x0)
@@ -176,8 +214,14 @@ def main():
     for _ in range(a.steps):
         step()
     seconds = time.perf_counter() - start
+    report(a, params, a.steps / seconds, a.steps * a.batch / seconds)
+
+
+def report(a, params, steps_per_second, rate):
+    # rate: images/s (train, ddim), evaluations/s (forward) or GFLOP/s (sgemm); ru_maxrss is in KiB on Linux
     print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "parameters": params,
-                      "steps_per_second": a.steps / seconds, "images_per_second": a.steps * a.batch / seconds}))
+                      "steps_per_second": steps_per_second, "rate": rate, "images_per_second": rate,
+                      "peak_working_set_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
 
 
 if __name__ == "__main__":

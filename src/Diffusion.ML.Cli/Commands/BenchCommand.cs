@@ -1,102 +1,120 @@
 using System.CommandLine;
 using System.Diagnostics;
 using Diffusion.ML.Cli.Benchmarks;
-using Diffusion.ML.Data;
-using Diffusion.ML.TorchSharp.Modules;
-using Diffusion.ML.TorchSharp.Training;
 using Spectre.Console;
 using TorchSharp;
-using static TorchSharp.torch;
 
 namespace Diffusion.ML.Cli.Commands;
 
 /// <summary>
-/// <c>diffusion-ml bench</c>: UNet training steps/s or forward evaluations/s of Diffusion.ML (TorchSharp), next to the same
-/// network and step in PyTorch measured in the same run, with the ratio.
+/// <c>diffusion-ml bench</c>: one measurement (UNet training, forward, DDIM with guidance, or sgemm) on TorchSharp or ONNX
+/// Runtime, next to the same case in PyTorch measured in the same run, with the ratio. <c>bench suite</c> runs them all.
 /// </summary>
 internal static class BenchCommand
 {
     public static Command Create()
     {
-        var mode = new Option<string>("--mode") { Description = "train (DDPM steps) or forward (inference evaluations)", DefaultValueFactory = _ => "train" };
-        mode.AcceptOnlyFromAmong("train", "forward");
+        var mode = new Option<string>("--mode") { Description = "train (DDPM steps), forward (evaluations), ddim (sampling with guidance) or sgemm", DefaultValueFactory = _ => "train" };
+        mode.AcceptOnlyFromAmong("train", "forward", "ddim", "sgemm");
+        var backend = new Option<string>("--backend") { Description = "torch (TorchSharp) or onnx (ONNX Runtime; forward and ddim only)", DefaultValueFactory = _ => "torch" };
+        backend.AcceptOnlyFromAmong("torch", "onnx");
         var baseChannels = new Option<int>("--base-channels") { Description = "UNet base width", DefaultValueFactory = _ => 64 };
         var attention = new Option<string>("--attention") { Description = "attention resolutions, e.g. 14,7 ('none' for none)", DefaultValueFactory = _ => "14,7" };
         var batch = new Option<int>("--batch-size") { Description = "images per step", DefaultValueFactory = _ => 64 };
-        var steps = new Option<int>("--steps") { Description = "timed steps", DefaultValueFactory = _ => 10 };
+        var steps = new Option<int>("--steps") { Description = "timed steps (whole sampling runs for ddim)", DefaultValueFactory = _ => 10 };
         var warmup = new Option<int>("--warmup") { Description = "untimed steps first", DefaultValueFactory = _ => 2 };
+        var samplingSteps = new Option<int>("--sampling-steps") { Description = "DDIM steps per image (ddim)", DefaultValueFactory = _ => 20 };
+        var guidance = new Option<double>("--guidance") { Description = "classifier-free guidance scale (ddim; 1 = none)", DefaultValueFactory = _ => 2.0 };
+        var matrix = new Option<int>("--matrix") { Description = "matrix size (sgemm)", DefaultValueFactory = _ => 2048 };
         var noBaseline = new Option<bool>("--no-baseline") { Description = "skip the PyTorch run" };
+        var json = new Option<bool>("--json") { Description = "print the measurement as one JSON line (used by bench suite)" };
         var threads = CommonOptions.Threads();
-        var command = new Command("bench", "Measure UNet training or sampling throughput against PyTorch in the same run (28x28x1, 10 classes).")
+        var command = new Command("bench", "Measure UNet training, forward, DDIM or sgemm throughput against PyTorch in the same run (28x28x1, 10 classes).")
         {
-            mode, baseChannels, attention, batch, steps, warmup, noBaseline, threads,
+            mode, backend, baseChannels, attention, batch, steps, warmup, samplingSteps, guidance, matrix, noBaseline, json, threads,
         };
         command.Subcommands.Add(BenchSamplersCommand.Create());
+        command.Subcommands.Add(BenchSuiteCommand.Create());
+        command.Subcommands.Add(BenchMemoryCommand.Create());
         command.SetAction((parse, cancellationToken) => CliApp.Run(() =>
         {
-            int threadCount = parse.GetValue(threads) > 0 ? parse.GetValue(threads) : Environment.ProcessorCount;
-            CommonOptions.PrepareTorch("cpu", threadCount);
             string attentionText = parse.GetValue(attention)! == "none" ? "" : parse.GetValue(attention)!;
-            int[] attentionAt = CommonOptions.ParseIntList(attentionText, "--attention");
-            int channels = parse.GetValue(baseChannels), batchSize = parse.GetValue(batch);
-            bool train = parse.GetValue(mode) == "train";
+            var benchmark = new BenchmarkCase
+            {
+                Mode = Enum.Parse<BenchmarkMode>(parse.GetValue(mode)!, ignoreCase: true),
+                Backend = parse.GetValue(backend) == "onnx" ? BenchmarkBackend.OnnxRuntime : BenchmarkBackend.TorchSharp,
+                BaseChannels = parse.GetValue(baseChannels),
+                Attention = CommonOptions.ParseIntList(attentionText, "--attention"),
+                Batch = parse.GetValue(batch),
+                Steps = parse.GetValue(steps),
+                Warmup = parse.GetValue(warmup),
+                SamplingSteps = parse.GetValue(samplingSteps),
+                Guidance = parse.GetValue(guidance),
+                Matrix = parse.GetValue(matrix),
+                Threads = parse.GetValue(threads) > 0 ? parse.GetValue(threads) : Environment.ProcessorCount,
+            };
+            if (benchmark.Backend == BenchmarkBackend.OnnxRuntime && benchmark.Mode is BenchmarkMode.Train or BenchmarkMode.Sgemm)
+                throw new ArgumentException("--backend onnx measures inference only: use it with --mode forward or --mode ddim.");
+            if (benchmark.Batch < 1 || benchmark.Steps < 1 || benchmark.Warmup < 0 || benchmark.SamplingSteps < 1 || benchmark.Matrix < 1)
+                throw new ArgumentException("--batch-size, --steps, --sampling-steps and --matrix must be positive, --warmup non-negative.");
 
-            var network = new UNet(new UNetOptions { BaseChannels = channels, GroupNormGroups = Math.Min(32, channels), AttentionResolutions = attentionAt, ClassCount = 10 });
-            long parameters = network.ParameterCount;
-            double ours = train
-                ? MeasureTraining(network, batchSize, parse.GetValue(steps), parse.GetValue(warmup))
-                : MeasureForward(network, batchSize, parse.GetValue(steps), parse.GetValue(warmup));
-
-            var table = new Table().AddColumns("backend", "parameters", train ? "training images/s" : "evaluations/s", "ratio");
-            string ourName = $"Diffusion.ML (TorchSharp {typeof(torch).Assembly.GetName().Version?.ToString(3)}, libtorch-cpu 2.10.0)";
-            table.AddRow(Markup.Escape(ourName), $"{parameters:N0}", $"{ours:0.0}", "");
+            var measurement = Measure(benchmark);
+            if (parse.GetValue(json))
+            {
+                Console.WriteLine(BenchmarkProcess.ToJson(measurement));
+                return 0;
+            }
+            var table = new Table().AddColumns("backend", "parameters", benchmark.Unit, "peak working set", "ratio");
+            table.AddRow(Markup.Escape(measurement.Runtime), $"{measurement.Parameters:N0}", $"{measurement.Rate:0.0}", Megabytes(measurement.PeakWorkingSetBytes), "");
             if (!parse.GetValue(noBaseline))
             {
-                var (baseline, problem) = PyTorchBaseline.Run([
-                    "--mode", parse.GetValue(mode)!, "--base", $"{channels}", "--attention", attentionText, "--batch", $"{batchSize}",
-                    "--steps", $"{parse.GetValue(steps)}", "--warmup", $"{parse.GetValue(warmup)}", "--threads", $"{threadCount}"]);
+                var (baseline, problem) = BenchmarkProcess.Run(benchmark with { Backend = BenchmarkBackend.PyTorch });
                 if (baseline is null) AnsiConsole.MarkupLine($"[yellow]baseline skipped:[/] {Markup.Escape(problem!)}");
                 else
                 {
-                    table.AddRow(Markup.Escape($"PyTorch {baseline.Torch} eager ({baseline.Threads} threads)"), $"{baseline.Parameters:N0}",
-                        $"{baseline.ImagesPerSecond:0.0}", $"{ours / baseline.ImagesPerSecond:0.00}x");
-                    if (baseline.Parameters != parameters)
+                    table.AddRow(Markup.Escape($"{baseline.Runtime} ({baseline.Threads} threads)"), $"{baseline.Parameters:N0}", $"{baseline.Rate:0.0}",
+                        Megabytes(baseline.PeakWorkingSetBytes), $"{measurement.Rate / baseline.Rate:0.00}x");
+                    if (baseline.Parameters != measurement.Parameters)
                         AnsiConsole.MarkupLine("[red]warning:[/] the parameter counts differ, so the networks are not the same.");
                 }
             }
-            AnsiConsole.MarkupLine($"UNet base {channels}, attention at [[{attentionText}]], batch {batchSize}, {threadCount} threads, {parse.GetValue(steps)} timed steps");
+            AnsiConsole.MarkupLine(Markup.Escape($"{benchmark.Label}, attention at [{attentionText}], {benchmark.Threads} threads, {benchmark.Steps} timed steps"));
             AnsiConsole.Write(table);
             return 0;
         }, cancellationToken));
         return command;
     }
 
-    /// <summary>Images per second of <see cref="DdpmTrainer.TrainStep"/> (noise, forward, backward, AdamW, clipping, EMA).</summary>
-    private static double MeasureTraining(UNet network, int batch, int steps, int warmup)
+    /// <summary>Runs a TorchSharp or ONNX Runtime case in this process.</summary>
+    public static BenchmarkMeasurement Measure(BenchmarkCase benchmark)
     {
-        var rng = new Random(0);
-        int count = batch * 4;
-        var pixels = new float[count * 28 * 28];
-        for (int i = 0; i < pixels.Length; i++) pixels[i] = (float)(rng.NextDouble() * 2 - 1);
-        var data = new ImageDataset(count, 1, 28, 28, pixels, Enumerable.Range(0, count).Select(i => i % 10).ToArray(), 10);
-        using var trainer = new DdpmTrainer(network, data, new DdpmTrainerOptions { BatchSize = batch, WarmupSteps = 0, EmaDecay = 0.999 });
-        for (int i = 0; i < warmup; i++) trainer.TrainStep();
-        var clock = Stopwatch.StartNew();
-        for (int i = 0; i < steps; i++) trainer.TrainStep();
-        return steps * batch / clock.Elapsed.TotalSeconds;
+        CommonOptions.PrepareTorch("cpu", benchmark.Threads);
+        string torchSharp = $"Diffusion.ML on TorchSharp {typeof(torch).Assembly.GetName().Version?.ToString(3)}";
+        if (benchmark.Mode == BenchmarkMode.Sgemm)
+            return Finish(UNetBenchmarks.Sgemm(benchmark), 0, torchSharp, benchmark);
+        using var network = UNetBenchmarks.CreateNetwork(benchmark);
+        long parameters = network.ParameterCount;
+        if (benchmark.Backend == BenchmarkBackend.OnnxRuntime)
+        {
+            double rate = OnnxRuntimeBenchmarks.Run(network, benchmark, denoiser =>
+                benchmark.Mode == BenchmarkMode.Forward ? UNetBenchmarks.Forward(denoiser, benchmark) : UNetBenchmarks.Ddim(denoiser, benchmark));
+            return Finish(rate, parameters, $"Diffusion.ML on ONNX Runtime {OnnxRuntimeBenchmarks.Version}", benchmark);
+        }
+        double measured = benchmark.Mode switch
+        {
+            BenchmarkMode.Train => UNetBenchmarks.Train(network, benchmark),
+            BenchmarkMode.Forward => UNetBenchmarks.Forward(UNetBenchmarks.TorchSharpDenoiser(network), benchmark),
+            _ => UNetBenchmarks.Ddim(UNetBenchmarks.TorchSharpDenoiser(network), benchmark),
+        };
+        return Finish(measured, parameters, torchSharp, benchmark);
     }
 
-    /// <summary>Network evaluations per second in inference mode (what a sampler pays per step and image).</summary>
-    private static double MeasureForward(UNet network, int batch, int steps, int warmup)
+    private static BenchmarkMeasurement Finish(double rate, long parameters, string runtime, BenchmarkCase benchmark)
     {
-        network.eval();
-        using var x = randn(batch, 1, 28, 28);
-        using var t = randint(0, 1000, batch).to_type(ScalarType.Float32);
-        using var y = randint(0, 10, batch);
-        using var mode = inference_mode();
-        for (int i = 0; i < warmup; i++) network.call(x, t, y).Dispose();
-        var clock = Stopwatch.StartNew();
-        for (int i = 0; i < steps; i++) network.call(x, t, y).Dispose();
-        return steps * batch / clock.Elapsed.TotalSeconds;
+        using var self = Process.GetCurrentProcess();
+        return new BenchmarkMeasurement(rate, parameters, self.PeakWorkingSet64, runtime, benchmark.Threads);
     }
+
+    /// <summary>Bytes as "123 MB".</summary>
+    public static string Megabytes(long bytes) => $"{bytes / 1e6:N0} MB";
 }
