@@ -14,6 +14,7 @@ internal static class CliApp
     {
         TrainCommand.Create(),
         SampleCommand.Create(),
+        GenerateCommand.Create(),
         ExportCommand.Create(),
         DemoCommand.Create(),
         BenchCommand.Create(),

@@ -52,7 +52,13 @@ internal sealed class SamplingArguments
         _noClip, _thresholding, _thresholdMax, Seed];
 
     /// <summary>The sampler the options name.</summary>
-    public ISampler CreateSampler(ParseResult parse) => Samplers.Create(parse.GetValue(_sampler)!, new SamplerSettings
+    public ISampler CreateSampler(ParseResult parse) => Samplers.Create(parse.GetValue(_sampler)!, CreateSettings(parse));
+
+    /// <summary>The sampler's name as given (one of <see cref="Samplers.Names"/>).</summary>
+    public string SamplerName(ParseResult parse) => parse.GetValue(_sampler)!;
+
+    /// <summary>The sampler settings the options give.</summary>
+    public SamplerSettings CreateSettings(ParseResult parse) => new()
     {
         Eta = parse.GetValue(_eta),
         Order = parse.GetValue(_order),
@@ -67,7 +73,7 @@ internal sealed class SamplingArguments
         CorrectorSteps = parse.GetValue(_correctorSteps),
         RelativeTolerance = parse.GetValue(_rtol),
         AbsoluteTolerance = parse.GetValue(_atol),
-    });
+    };
 
     /// <summary>The generation settings for <paramref name="classCount"/> classes.</summary>
     public GenerationOptions CreateOptions(ParseResult parse, int classCount) => new()
