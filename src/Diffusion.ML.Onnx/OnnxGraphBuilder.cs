@@ -29,6 +29,9 @@ public sealed class OnnxGraphBuilder
     /// <summary>First opset whose <c>GroupNormalization</c> takes per-channel scale and bias (opset 18's is per group).</summary>
     public const int NativeGroupNormalizationOpset = 21;
 
+    /// <summary>First opset with a <c>Gelu</c> operator (with the <c>approximate="tanh"</c> attribute).</summary>
+    public const int NativeGeluOpset = 20;
+
     /// <summary>Largest total size of the initializers: protobuf messages are limited to 2 GiB and external data is not written.</summary>
     public const long MaxInitializerBytes = int.MaxValue - (64L << 20);
 
@@ -215,6 +218,24 @@ public sealed class OnnxGraphBuilder
         return Mul(x, Sigmoid(x));
     }
 
+    /// <summary>Element-wise hyperbolic tangent.</summary>
+    public OnnxValue Tanh(OnnxValue x) => Node("Tanh", [x]);
+
+    /// <summary>
+    /// GELU in the tanh approximation, PyTorch's <c>gelu(approximate="tanh")</c>:
+    /// <c>0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))</c> (Hendrycks and Gimpel 2016, Sec. 2). From opset
+    /// <see cref="NativeGeluOpset"/> one <c>Gelu</c> node, below it written with Mul, Add and Tanh.
+    /// </summary>
+    /// <param name="x">Input.</param>
+    public OnnxValue GeluTanh(OnnxValue x)
+    {
+        if (Opset >= NativeGeluOpset) return Node("Gelu", [x], OnnxAttribute.String("approximate", "tanh"));
+        using var _ = Scope("gelu");
+        var cubic = Mul(Mul(Mul(x, x), x), FloatScalar(0.044715f));
+        var inner = Mul(Add(x, cubic), FloatScalar((float)Math.Sqrt(2.0 / Math.PI)));
+        return Mul(Mul(x, FloatScalar(0.5f)), Add(Tanh(inner), FloatScalar(1f)));
+    }
+
     /// <summary>Element-wise sine.</summary>
     public OnnxValue Sin(OnnxValue x) => Node("Sin", [x]);
 
@@ -328,6 +349,35 @@ public sealed class OnnxGraphBuilder
     /// <param name="x">Input.</param>
     /// <param name="axis">The axis (default the last).</param>
     public OnnxValue Softmax(OnnxValue x, long axis = -1) => Node("Softmax", [x], OnnxAttribute.Int("axis", axis));
+
+    /// <summary>
+    /// Scaled dot-product attention per head, <c>softmax(Q K^T / sqrt(d)) V</c> (Vaswani et al. 2017, eq. 1), on
+    /// <c>[batch, heads, tokens, d]</c> queries, keys and values.
+    /// </summary>
+    /// <param name="q">Queries <c>[B, heads, T, d]</c>.</param>
+    /// <param name="k">Keys <c>[B, heads, T, d]</c>.</param>
+    /// <param name="v">Values <c>[B, heads, T, d]</c>.</param>
+    /// <param name="headDim">d, for the scale <c>1 / sqrt(d)</c>.</param>
+    /// <returns><c>[B, heads, T, d]</c>.</returns>
+    public OnnxValue ScaledDotProductAttention(OnnxValue q, OnnxValue k, OnnxValue v, long headDim)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(headDim);
+        var scores = Mul(MatMul(q, Transpose(k, 0, 1, 3, 2)), FloatScalar((float)(1.0 / Math.Sqrt(headDim))));
+        return MatMul(Softmax(scores, -1), v);
+    }
+
+    /// <summary>
+    /// Layer normalisation (opset 17 <c>LayerNormalization</c>, PyTorch's <c>LayerNorm</c>; Ba et al. 2016): normalise over
+    /// the axes from <paramref name="axis"/> on, then <c>scale * y + bias</c>.
+    /// </summary>
+    /// <param name="x">Input.</param>
+    /// <param name="scale">Scale shaped like the normalised axes (ones for a LayerNorm without affine parameters).</param>
+    /// <param name="bias">Optional bias shaped like <paramref name="scale"/>.</param>
+    /// <param name="epsilon">Added to the variance.</param>
+    /// <param name="axis">First normalised axis (default the last).</param>
+    public OnnxValue LayerNormalization(OnnxValue x, OnnxValue scale, OnnxValue? bias, float epsilon, long axis = -1)
+        => Node("LayerNormalization", bias is null ? [x, scale] : [x, scale, bias],
+            OnnxAttribute.Float("epsilon", epsilon), OnnxAttribute.Int("axis", axis));
 
     /// <summary>Instance normalisation: per (sample, channel), over the remaining axes, then <c>scale * y + bias</c>.</summary>
     /// <param name="x">Input [N, C, ...].</param>

@@ -51,6 +51,27 @@ public sealed class OnnxParityTests
         CheckParity(net, opset, [(2, [2, 2, 8, 8]), (3, [3, 2, 16, 12])], "unet-plain");
     }
 
+    [TestMethod]
+    [DataRow(17)]
+    [DataRow(21)]
+    public void DitWithClassesAndLearnedSigmaMatchesTorch(int opset)
+    {
+        using var net = Randomize(new Dit(DitConditional), 5);
+        CheckParity(net, opset, [(3, [3, 2, 8, 12]), (1, [1, 2, 8, 12])], "dit-classes");
+        var operators = DenoiserOnnxExporter.Export(net, new DenoiserOnnxExportOptions { Opset = opset }).OperatorCounts;
+        Assert.AreEqual(2 * 2 + 1, operators.GetValueOrDefault("LayerNormalization"), "two per block and the final layer's");
+        Assert.AreEqual(opset >= OnnxGraphBuilder.NativeGeluOpset, operators.ContainsKey("Gelu"), "native Gelu from opset 20, Tanh below");
+    }
+
+    [TestMethod]
+    [DataRow(17)]
+    [DataRow(21)]
+    public void DitUnconditionalMatchesTorch(int opset)
+    {
+        using var net = Randomize(new Dit(DitUnconditional), 6);
+        CheckParity(net, opset, [(2, [2, 1, 8, 8]), (5, [5, 1, 8, 8])], "dit-plain");
+    }
+
     private void CheckParity(DenoiserNetwork network, int opset, (int Batch, long[] Shape)[] cases, string name)
     {
         string path = Path.Combine(_dir, $"{name}-{opset}.onnx");

@@ -30,6 +30,20 @@ public static class OnnxTestModels
         AttentionResolutions = [], AttentionHeads = 1, ResidualBlocksPerLevel = 1, LearnSigma = true,
     };
 
+    /// <summary>Class-conditional DiT with learned variance for non-square 2x8x12 images: patch 2 (4x6 tokens), width 32,
+    /// 2 blocks of 4 heads, MLP ratio 4.</summary>
+    public static DitOptions DitConditional => new()
+    {
+        ImageChannels = 2, ImageHeight = 8, ImageWidth = 12, PatchSize = 2, HiddenSize = 32, Depth = 2, Heads = 4,
+        FrequencyEmbeddingSize = 16, ClassCount = 3, LearnSigma = true,
+    };
+
+    /// <summary>Unconditional DiT for 1x8x8 images in 4x4 patches (2x2 tokens), width 16, 1 block of 2 heads.</summary>
+    public static DitOptions DitUnconditional => new()
+    {
+        ImageChannels = 1, ImageHeight = 8, ImageWidth = 8, PatchSize = 4, HiddenSize = 16, Depth = 1, Heads = 2, FrequencyEmbeddingSize = 8,
+    };
+
     /// <summary>Replaces every parameter by a random value around its initialisation, so zero-initialised output
     /// layers and unit GroupNorm scales are exercised too.</summary>
     public static T Randomize<T>(T network, long seed) where T : DenoiserNetwork

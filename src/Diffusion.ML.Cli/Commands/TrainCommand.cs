@@ -2,6 +2,7 @@ using System.CommandLine;
 using Diffusion.ML.Data;
 using Diffusion.ML.Sampling;
 using Diffusion.ML.Schedules;
+using Diffusion.ML.TorchSharp.Modules;
 using Diffusion.ML.TorchSharp.Training;
 using Spectre.Console;
 
@@ -30,16 +31,24 @@ internal static class TrainCommand
         var clip = new Option<double>("--grad-clip") { Description = "gradient-norm clipping (0 = off)", DefaultValueFactory = _ => 1.0 };
         var baseChannels = new Option<int?>("--base-channels") { Description = "UNet base width (default: 64 for 28x28)" };
         var attention = new Option<string?>("--attention") { Description = "UNet resolutions with self-attention, e.g. 14,7 (default: half and quarter size); 'none' for none" };
+        var model = new Option<string>("--model") { Description = "network: auto (MLP for points, UNet for images), unet, mlp or dit", DefaultValueFactory = _ => "auto" };
+        model.AcceptOnlyFromAmong("auto", UNet.KindName, MlpDenoiser.KindName, Dit.KindName);
+        var ditSize = new Option<string>("--dit-size") { Description = "DiT size of Peebles and Xie 2022, Table 1: S, B, L or XL", DefaultValueFactory = _ => "S" };
+        ditSize.AcceptOnlyFromAmong([.. DitOptions.PresetNames]);
+        var patchSize = new Option<int>("--patch-size") { Description = "DiT patch size p (the paper's: 2, 4, 8); must divide the image size", DefaultValueFactory = _ => 2 };
+        var hiddenSize = new Option<int?>("--hidden-size") { Description = "DiT token width, overriding --dit-size's" };
+        var depth = new Option<int?>("--depth") { Description = "DiT blocks, overriding --dit-size's" };
+        var heads = new Option<int?>("--heads") { Description = "DiT attention heads, overriding --dit-size's" };
         var unconditional = new Option<bool>("--unconditional") { Description = "ignore the labels" };
         var every = new Option<int>("--checkpoint-every") { Description = "steps between checkpoints", DefaultValueFactory = _ => 500 };
         var seed = CommonOptions.Seed();
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();
 
-        var command = new Command("train", "Train a DDPM denoiser (UNet for images, MLP for 2-D points).")
+        var command = new Command("train", "Train a DDPM denoiser (UNet or DiT for images, MLP for 2-D points).")
         {
             dataset, dataPath, output, resume, steps, batch, lr, warmup, prediction, schedule, zeroSnr, minSnr, ema, dropout, clip,
-            baseChannels, attention, unconditional, every, seed, device, threads,
+            model, baseChannels, attention, ditSize, patchSize, hiddenSize, depth, heads, unconditional, every, seed, device, threads,
         };
         command.SetAction((parse, cancellationToken) => CliApp.Run(() =>
         {
@@ -64,7 +73,19 @@ internal static class TrainCommand
                     "none" => [],
                     var text => CommonOptions.ParseIntList(text, "--attention"),
                 };
-                var network = ModelPresets.Create(data, parse.GetValue(baseChannels), attentionAt, conditional: !parse.GetValue(unconditional));
+                bool conditional = !parse.GetValue(unconditional);
+                bool ditOptionsGiven = parse.GetResult(ditSize) is { Implicit: false } || parse.GetResult(patchSize) is { Implicit: false }
+                    || parse.GetValue(hiddenSize) is not null || parse.GetValue(depth) is not null || parse.GetValue(heads) is not null;
+                DenoiserNetwork network = parse.GetValue(model)! switch
+                {
+                    Dit.KindName when parse.GetValue(baseChannels) is not null || attentionAt is not null => throw new ArgumentException(
+                        "--base-channels and --attention are UNet options; a DiT takes --dit-size, --patch-size, --hidden-size, --depth and --heads."),
+                    Dit.KindName => CreateDit(data, conditional, parse.GetValue(ditSize)!, parse.GetValue(patchSize),
+                        parse.GetValue(hiddenSize), parse.GetValue(depth), parse.GetValue(heads)),
+                    _ when ditOptionsGiven => throw new ArgumentException(
+                        "--dit-size, --patch-size, --hidden-size, --depth and --heads configure a DiT; add --model dit."),
+                    var kind => CheckKind(kind, data, ModelPresets.Create(data, parse.GetValue(baseChannels), attentionAt, conditional)),
+                };
                 var options = new DdpmTrainerOptions
                 {
                     Schedule = new NoiseScheduleOptions { BetaSchedule = parse.GetValue(schedule), RescaleZeroTerminalSnr = parse.GetValue(zeroSnr) },
@@ -87,6 +108,30 @@ internal static class TrainCommand
             }
         }, cancellationToken));
         return command;
+    }
+
+    /// <summary>A DiT preset (Peebles and Xie 2022, Table 1) for the data's image size, with optional overrides.</summary>
+    private static Dit CreateDit(ImageDataset data, bool conditional, string size, int patchSize, int? hiddenSize, int? depth, int? heads)
+    {
+        if (data.Height == 1 && data.Width == 1)
+            throw new ArgumentException("--model dit needs images; the data set holds points (use --model mlp or auto).");
+        var preset = DitOptions.Preset(size, patchSize, data.Channels, data.Height, data.Width, conditional ? data.ClassCount : 0);
+        return new Dit(preset with
+        {
+            HiddenSize = hiddenSize ?? preset.HiddenSize, Depth = depth ?? preset.Depth, Heads = heads ?? preset.Heads,
+        });
+    }
+
+    /// <summary>Refuses a --model that does not fit the data (auto accepts what <see cref="ModelPresets"/> chose).</summary>
+    private static DenoiserNetwork CheckKind(string kind, ImageDataset data, DenoiserNetwork network)
+    {
+        if (kind != "auto" && kind != network.Kind)
+        {
+            network.Dispose();
+            throw new ArgumentException(
+                $"--model {kind} does not fit {data.Channels}x{data.Height}x{data.Width} samples; use --model {network.Kind} (or auto).");
+        }
+        return network;
     }
 
     /// <summary>Trains with a progress display; on Ctrl+C the trainer writes its checkpoint and the command says how to resume.</summary>

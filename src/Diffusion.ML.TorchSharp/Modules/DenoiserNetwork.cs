@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace Diffusion.ML.TorchSharp.Modules;
 
 /// <summary>
-/// Base class of the noise-prediction networks (UNet, MLP) so that trainers, samplers and checkpoints
+/// Base class of the noise-prediction networks (UNet, MLP, DiT) so that trainers, samplers and checkpoints
 /// can treat them alike. Forward signature: <c>(x, t, classLabels) -&gt; prediction</c> with the prediction
 /// shaped like <c>x</c> (or with twice the channels when a network learns the variance).
 /// </summary>
@@ -27,7 +27,7 @@ public abstract partial class DenoiserNetwork : nn.Module<Tensor, Tensor, Tensor
     /// <summary>Shape of one sample without the batch dimension, e.g. <c>[1, 28, 28]</c> or <c>[2]</c>.</summary>
     public abstract long[] SampleShape { get; }
 
-    /// <summary>Network kind stored in checkpoints and accepted by <see cref="Create"/> ("unet" or "mlp").</summary>
+    /// <summary>Network kind stored in checkpoints and accepted by <see cref="Create"/> ("unet", "mlp" or "dit").</summary>
     public abstract string Kind { get; }
 
     /// <summary>The network's options as JSON; <see cref="Create"/> rebuilds an identical architecture from it.</summary>
@@ -48,7 +48,7 @@ public abstract partial class DenoiserNetwork : nn.Module<Tensor, Tensor, Tensor
     public Tensor Predict(Tensor x, Tensor t, Tensor? classLabels = null) => call(x, t, classLabels);
 
     /// <summary>Rebuilds a network from the kind and config JSON stored in a checkpoint (weights are freshly initialised).</summary>
-    /// <param name="kind">"unet" or "mlp" (case-insensitive), as reported by <see cref="Kind"/>.</param>
+    /// <param name="kind">"unet", "mlp" or "dit" (case-insensitive), as reported by <see cref="Kind"/>.</param>
     /// <param name="configJson">JSON as produced by <see cref="ConfigJson"/>.</param>
     /// <returns>A new network with the stored architecture.</returns>
     /// <exception cref="ArgumentException">Unknown kind or invalid configuration.</exception>
@@ -59,8 +59,9 @@ public abstract partial class DenoiserNetwork : nn.Module<Tensor, Tensor, Tensor
         {
             UNet.KindName => new UNet(UNetOptions.FromJson(configJson)),
             MlpDenoiser.KindName => new MlpDenoiser(MlpDenoiserOptions.FromJson(configJson)),
+            Dit.KindName => new Dit(DitOptions.FromJson(configJson)),
             _ => throw new ArgumentException(
-                $"Unknown denoiser kind '{kind}'; expected '{UNet.KindName}' or '{MlpDenoiser.KindName}'.", nameof(kind)),
+                $"Unknown denoiser kind '{kind}'; expected '{UNet.KindName}', '{MlpDenoiser.KindName}' or '{Dit.KindName}'.", nameof(kind)),
         };
     }
 

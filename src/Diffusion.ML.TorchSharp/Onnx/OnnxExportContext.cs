@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace Diffusion.ML.TorchSharp.Onnx;
 
 /// <summary>
-/// The graph an export writes into, with helpers that turn TorchSharp layers (Linear, Conv2d, GroupNorm, Embedding) into
+/// The graph an export writes into, with helpers that turn TorchSharp layers (Linear, Conv2d, GroupNorm, LayerNorm, Embedding) into
 /// ONNX nodes whose initializers are the layers' current parameters. Modules call these from their
 /// <see cref="IOnnxExportable"/> implementations.
 /// </summary>
@@ -43,6 +43,37 @@ public sealed class OnnxExportContext
         using var _ = Scope(scope);
         var weight = Parameter("weight", layer.weight!);
         return Graph.Gemm(x, weight, layer.bias is { } bias ? Parameter("bias", bias) : null, transB: true);
+    }
+
+    /// <summary><c>Linear</c> on inputs of any rank (e.g. tokens <c>[batch, T, in]</c>): <c>x W^T + b</c> as MatMul with the
+    /// transposed weight, then Add. The initializer keeps PyTorch's <c>[out, in]</c> layout; a Transpose node turns it.</summary>
+    /// <param name="layer">The layer.</param>
+    /// <param name="x">Input <c>[..., in_features]</c>.</param>
+    /// <param name="scope">The layer's name in the module (used in the graph names).</param>
+    public OnnxValue LinearLastAxis(Linear layer, OnnxValue x, string scope)
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        using var _ = Scope(scope);
+        var product = Graph.MatMul(x, Graph.Transpose(Parameter("weight", layer.weight!), 1, 0));
+        return layer.bias is { } bias ? Graph.Add(product, Parameter("bias", bias)) : product;
+    }
+
+    /// <summary><c>LayerNorm</c> over the last axis, with its affine parameters when it has them (a LayerNorm without them
+    /// gets unit scale and no bias).</summary>
+    /// <param name="layer">The layer; must normalise one axis.</param>
+    /// <param name="x">Input <c>[..., features]</c>.</param>
+    /// <param name="scope">The layer's name in the module.</param>
+    /// <exception cref="NotSupportedException">The layer normalises more than the last axis.</exception>
+    public OnnxValue LayerNorm(LayerNorm layer, OnnxValue x, string scope)
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        if (layer.normalized_shape.Length != 1)
+            throw new NotSupportedException($"LayerNorm '{scope}' normalises {layer.normalized_shape.Length} axes; only the last axis is exported.");
+        using var _ = Scope(scope);
+        var features = layer.normalized_shape[0];
+        var scale = layer.weight is { } weight ? Parameter("weight", weight) : Graph.Floats(Enumerable.Repeat(1f, (int)features).ToArray());
+        var bias = layer.bias is { } b ? Parameter("bias", b) : (OnnxValue?)null;
+        return Graph.LayerNormalization(x, scale, bias, (float)layer.eps);
     }
 
     /// <summary><c>Conv2d</c> with zero padding (the only padding mode supported).</summary>
