@@ -10,11 +10,15 @@ internal static class ModelPresets
     /// The reference UNet (base 64, multipliers 1-2-2, attention at 14 and 7) for 28x28; a UNet scaled to the image for
     /// other sizes; an MLP for points (1x1 "images").
     /// </summary>
-    public static DenoiserNetwork Create(ImageDataset data, int? baseChannels, IReadOnlyList<int>? attentionResolutions, bool conditional)
+    public static DenoiserNetwork Create(ImageDataset data, int? baseChannels, IReadOnlyList<int>? attentionResolutions, bool conditional,
+        bool learnSigma = false)
     {
         int classes = conditional ? data.ClassCount : 0;
         if (data.Height == 1 && data.Width == 1)
+        {
+            if (learnSigma) throw new ArgumentException("--learn-sigma needs a UNet or a DiT; the MLP for points predicts the noise only.");
             return new MlpDenoiser(new MlpDenoiserOptions { InputDim = data.Channels, ClassCount = classes });
+        }
         if (data.Height != data.Width)
             throw new ArgumentException($"The UNet needs square images; the data has {data.Width}x{data.Height}.");
         int size = data.Height;
@@ -36,6 +40,7 @@ internal static class ModelPresets
             ResidualBlocksPerLevel = options.ResidualBlocksPerLevel,
             AttentionResolutions = attentionResolutions ?? options.AttentionResolutions,
             ClassCount = classes,
+            LearnSigma = learnSigma,
         });
     }
 }

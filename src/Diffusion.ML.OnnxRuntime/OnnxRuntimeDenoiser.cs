@@ -39,6 +39,9 @@ public sealed class OnnxRuntimeDenoiser : IDenoiser, IDisposable
         try
         {
             _outputName = CheckSignature(modelPath);
+            // A network that learns its variance (Nichol and Dhariwal 2021) outputs twice the channels: prediction, then v.
+            int[] outputDims = _session.OutputMetadata[_outputName].Dimensions;
+            LearnsVariance = outputDims.Length == 1 + _sampleShape.Length && outputDims[1] == 2 * _sampleShape[0];
             _inputNames = ClassCount > 0
                 ? [options.SampleInputName, options.TimestepInputName, options.ClassInputName]
                 : [options.SampleInputName, options.TimestepInputName];
@@ -107,6 +110,10 @@ public sealed class OnnxRuntimeDenoiser : IDenoiser, IDisposable
     public int ClassCount => _options.ClassCount;
 
     /// <inheritdoc />
+    /// <remarks>Read from the model: true when its output has twice the input's channels.</remarks>
+    public bool LearnsVariance { get; }
+
+    /// <inheritdoc />
     /// <remarks>
     /// The inputs and the output live in arrays pinned as <see cref="OrtValue"/>s and reused while the batch size stays the
     /// same (every step of a sampling run), so a call allocates nothing on either heap. A concurrent call from another
@@ -123,7 +130,7 @@ public sealed class OnnxRuntimeDenoiser : IDenoiser, IDisposable
                 {
                     _buffers?.Dispose();
                     _buffers = null;
-                    _buffers = new Buffers(batch, _sampleShape, ClassCount > 0);
+                    _buffers = new Buffers(batch, _sampleShape, ClassCount > 0, LearnsVariance);
                 }
                 Run(_buffers, x, timesteps, classLabels, output);
             }
@@ -133,14 +140,15 @@ public sealed class OnnxRuntimeDenoiser : IDenoiser, IDisposable
             }
             return;
         }
-        using var own = new Buffers(batch, _sampleShape, ClassCount > 0);
+        using var own = new Buffers(batch, _sampleShape, ClassCount > 0, LearnsVariance);
         Run(own, x, timesteps, classLabels, output);
     }
 
     private void Run(Buffers buffers, ReadOnlySpan<float> x, ReadOnlySpan<float> timesteps, ReadOnlySpan<int> classLabels, Span<float> output)
     {
-        if (x.Length != buffers.Sample.Length || output.Length != buffers.Sample.Length)
-            throw new ArgumentException($"x and output must hold {buffers.Sample.Length} values (batch {buffers.Batch} of [{string.Join(", ", _sampleShape)}]); got {x.Length} and {output.Length}.");
+        if (x.Length != buffers.Sample.Length || output.Length != buffers.Prediction.Length)
+            throw new ArgumentException($"x must hold {buffers.Sample.Length} values (batch {buffers.Batch} of [{string.Join(", ", _sampleShape)}]) and output " +
+                $"{buffers.Prediction.Length}; got {x.Length} and {output.Length}.");
         x.CopyTo(buffers.Sample);
         timesteps.CopyTo(buffers.Timesteps);
         if (buffers.Labels is { } labels)
@@ -153,7 +161,8 @@ public sealed class OnnxRuntimeDenoiser : IDenoiser, IDisposable
         {
             throw new InvalidDataException(
                 $"ONNX Runtime could not run '{_modelPath}' on a batch of {buffers.Batch} samples of shape [{string.Join(", ", _sampleShape)}] " +
-                $"with output '{_outputName}' of the same shape (a denoiser's prediction has the shape of its input): {e.Message}", e);
+                $"with output '{_outputName}' of the same shape (a denoiser's prediction has the shape of its input, or twice its channels " +
+                $"when it learns its variance): {e.Message}", e);
         }
         buffers.Prediction.CopyTo(output);
     }
@@ -161,13 +170,14 @@ public sealed class OnnxRuntimeDenoiser : IDenoiser, IDisposable
     /// <summary>Pinned input and output arrays of one batch size, wrapped as ONNX Runtime values.</summary>
     private sealed class Buffers : IDisposable
     {
-        public Buffers(int batch, long[] sampleShape, bool conditional)
+        public Buffers(int batch, long[] sampleShape, bool conditional, bool learnsVariance)
         {
             Batch = batch;
             long[] shape = [batch, .. sampleShape];
+            long[] outputShape = [batch, learnsVariance ? 2 * sampleShape[0] : sampleShape[0], .. sampleShape.Skip(1)];
             int size = checked((int)shape.Aggregate(1L, (a, b) => a * b));
             Sample = new float[size];
-            Prediction = new float[size];
+            Prediction = new float[learnsVariance ? 2 * size : size];
             Timesteps = new float[batch];
             Labels = conditional ? new long[batch] : null;
             var inputs = new List<OrtValue>
@@ -177,7 +187,7 @@ public sealed class OnnxRuntimeDenoiser : IDenoiser, IDisposable
             };
             if (Labels is not null) inputs.Add(OrtValue.CreateTensorValueFromMemory(Labels, [batch]));
             Inputs = inputs;
-            Outputs = [OrtValue.CreateTensorValueFromMemory(Prediction, shape)];
+            Outputs = [OrtValue.CreateTensorValueFromMemory(Prediction, outputShape)];
         }
 
         public int Batch { get; }

@@ -86,6 +86,24 @@ public sealed class OnnxModelFileTests
     }
 
     [TestMethod]
+    public void LearnedVarianceDdpmOnOnnxRuntimeEqualsTorchSharp()
+    {
+        using var net = SmoothUNet(PlainUnconditional, 8); // learns its variance
+        string path = Path.Combine(_dir, "learned.onnx");
+        var schedule = new NoiseScheduleOptions();
+        DenoiserOnnxExporter.Export(net, new DenoiserOnnxExportOptions { NoiseSchedule = schedule }).Save(path);
+        var torchDenoiser = new TorchSharpDenoiser(net, PredictionType.Epsilon);
+        using var onnx = OnnxRuntimeDenoiser.Load(path, intraOpThreads: 1);
+        Assert.IsTrue(onnx.Denoiser.LearnsVariance, "read from the output's doubled channels");
+        var generation = new GenerationOptions { Count = 2, BatchSize = 2, NumInferenceSteps = 20, Seed = 5 };
+        float[] expected = new DiffusionPipeline(torchDenoiser, new NoiseSchedule(schedule)).Generate(Samplers.Create("ddpm-learned"), generation);
+        float[] actual = new DiffusionPipeline(onnx.Denoiser, onnx.CreateSchedule()).Generate(Samplers.Create("ddpm-learned"), generation);
+        double max = expected.Zip(actual, (a, b) => Math.Abs(a - b)).Max();
+        TestContext.WriteLine($"20-step DDPM with learned variance, 2 samples: max |onnx - torch| = {max:E2}");
+        Assert.IsLessThanOrEqualTo(1e-3, max);
+    }
+
+    [TestMethod]
     public void Ddim50StepsOnOnnxRuntimeEqualTorchSharp()
     {
         using var net = SmoothUNet(AttentionConditional, 7);

@@ -40,6 +40,8 @@ internal static class TrainCommand
         var depth = new Option<int?>("--depth") { Description = "DiT blocks, overriding --dit-size's" };
         var heads = new Option<int?>("--heads") { Description = "DiT attention heads, overriding --dit-size's" };
         var unconditional = new Option<bool>("--unconditional") { Description = "ignore the labels" };
+        var learnSigma = new Option<bool>("--learn-sigma") { Description = "UNet, DiT: also learn the reverse variance (Nichol and Dhariwal 2021), trained by L_simple + lambda L_vlb; sample with ddpm-learned" };
+        var hybridWeight = new Option<double>("--hybrid-loss-weight") { Description = "lambda of L_hybrid with --learn-sigma", DefaultValueFactory = _ => 0.001 };
         var every = new Option<int>("--checkpoint-every") { Description = "steps between checkpoints", DefaultValueFactory = _ => 500 };
         var seed = CommonOptions.Seed();
         var device = CommonOptions.Device();
@@ -48,7 +50,7 @@ internal static class TrainCommand
         var command = new Command("train", "Train a DDPM denoiser (UNet or DiT for images, MLP for 2-D points).")
         {
             dataset, dataPath, output, resume, steps, batch, lr, warmup, prediction, schedule, zeroSnr, minSnr, ema, dropout, clip,
-            model, baseChannels, attention, ditSize, patchSize, hiddenSize, depth, heads, unconditional, every, seed, device, threads,
+            model, baseChannels, attention, ditSize, patchSize, hiddenSize, depth, heads, unconditional, learnSigma, hybridWeight, every, seed, device, threads,
         };
         command.SetAction((parse, cancellationToken) => CliApp.Run(() =>
         {
@@ -81,10 +83,10 @@ internal static class TrainCommand
                     Dit.KindName when parse.GetValue(baseChannels) is not null || attentionAt is not null => throw new ArgumentException(
                         "--base-channels and --attention are UNet options; a DiT takes --dit-size, --patch-size, --hidden-size, --depth and --heads."),
                     Dit.KindName => CreateDit(data, conditional, parse.GetValue(ditSize)!, parse.GetValue(patchSize),
-                        parse.GetValue(hiddenSize), parse.GetValue(depth), parse.GetValue(heads)),
+                        parse.GetValue(hiddenSize), parse.GetValue(depth), parse.GetValue(heads), parse.GetValue(learnSigma)),
                     _ when ditOptionsGiven => throw new ArgumentException(
                         "--dit-size, --patch-size, --hidden-size, --depth and --heads configure a DiT; add --model dit."),
-                    var kind => CheckKind(kind, data, ModelPresets.Create(data, parse.GetValue(baseChannels), attentionAt, conditional)),
+                    var kind => CheckKind(kind, data, ModelPresets.Create(data, parse.GetValue(baseChannels), attentionAt, conditional, parse.GetValue(learnSigma))),
                 };
                 var options = new DdpmTrainerOptions
                 {
@@ -97,6 +99,7 @@ internal static class TrainCommand
                     MinSnrGamma = parse.GetValue(minSnr),
                     ClassDropout = parse.GetValue(dropout),
                     GradientClipNorm = parse.GetValue(clip),
+                    HybridLossWeight = parse.GetValue(hybridWeight),
                     Seed = parse.GetValue(seed),
                 };
                 trainer = new DdpmTrainer(network, data, options, torchDevice);
@@ -111,14 +114,14 @@ internal static class TrainCommand
     }
 
     /// <summary>A DiT preset (Peebles and Xie 2022, Table 1) for the data's image size, with optional overrides.</summary>
-    private static Dit CreateDit(ImageDataset data, bool conditional, string size, int patchSize, int? hiddenSize, int? depth, int? heads)
+    private static Dit CreateDit(ImageDataset data, bool conditional, string size, int patchSize, int? hiddenSize, int? depth, int? heads, bool learnSigma)
     {
         if (data.Height == 1 && data.Width == 1)
             throw new ArgumentException("--model dit needs images; the data set holds points (use --model mlp or auto).");
         var preset = DitOptions.Preset(size, patchSize, data.Channels, data.Height, data.Width, conditional ? data.ClassCount : 0);
         return new Dit(preset with
         {
-            HiddenSize = hiddenSize ?? preset.HiddenSize, Depth = depth ?? preset.Depth, Heads = heads ?? preset.Heads,
+            HiddenSize = hiddenSize ?? preset.HiddenSize, Depth = depth ?? preset.Depth, Heads = heads ?? preset.Heads, LearnSigma = learnSigma,
         });
     }
 

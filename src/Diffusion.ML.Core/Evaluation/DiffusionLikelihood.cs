@@ -33,8 +33,57 @@ public static class DiffusionLikelihood
         {
             DdpmVarianceType.FixedSmall => schedule.PosteriorLogVarianceClipped[t],
             DdpmVarianceType.FixedLarge => Math.Log(t == 0 ? schedule.PosteriorVariance[Math.Min(1, schedule.NumTrainTimesteps - 1)] : schedule.Betas[t]),
+            DdpmVarianceType.Learned => throw new ArgumentException("A learned variance is the model's, per coordinate: use LearnedLogVariance.", nameof(varianceType)),
             _ => throw new ArgumentOutOfRangeException(nameof(varianceType), varianceType, "Unknown variance type."),
         };
+    }
+
+    /// <summary>
+    /// The learned log variance of the reverse step at 0-based index <paramref name="t"/> (Nichol and Dhariwal 2021, eq. 15):
+    /// f log beta_t + (1 - f) log beta-tilde_t (clipped at index 0, as <see cref="NoiseSchedule.PosteriorLogVarianceClipped"/>)
+    /// with f = (v + 1) / 2 for the model's variance value <paramref name="v"/>.
+    /// </summary>
+    public static double LearnedLogVariance(NoiseSchedule schedule, int t, double v)
+    {
+        ArgumentNullException.ThrowIfNull(schedule);
+        double f = (v + 1) / 2;
+        return f * Math.Log(schedule.Betas[t]) + (1 - f) * schedule.PosteriorLogVarianceClipped[t];
+    }
+
+    /// <summary>
+    /// <see cref="DiffusionTermNats(NoiseSchedule, int, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, DdpmVarianceType)"/>
+    /// with the model's learned variance: one value v per coordinate (<see cref="LearnedLogVariance"/>).
+    /// </summary>
+    public static double DiffusionTermNats(NoiseSchedule schedule, int t, ReadOnlySpan<float> x0, ReadOnlySpan<float> xt,
+        ReadOnlySpan<float> x0Estimate, ReadOnlySpan<float> varianceValues)
+    {
+        ArgumentNullException.ThrowIfNull(schedule);
+        if (t < 1 || t >= schedule.NumTrainTimesteps)
+            throw new ArgumentOutOfRangeException(nameof(t), t, $"A diffusion term needs 1 <= t < {schedule.NumTrainTimesteps}; t = 0 is the decoder.");
+        CheckLengths(x0, xt, x0Estimate);
+        CheckLengths(x0, xt, varianceValues);
+        double c1 = schedule.PosteriorMeanCoef1[t], c2 = schedule.PosteriorMeanCoef2[t], logVarQ = schedule.PosteriorLogVarianceClipped[t];
+        double sum = 0;
+        for (int i = 0; i < x0.Length; i++)
+            sum += GaussianKl(c1 * x0[i] + c2 * xt[i], logVarQ, c1 * x0Estimate[i] + c2 * xt[i], LearnedLogVariance(schedule, t, varianceValues[i]));
+        return sum;
+    }
+
+    /// <summary>
+    /// <see cref="DecoderNats(NoiseSchedule, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, DecoderVariance)"/> with the
+    /// model's learned variance at index 0: one value v per coordinate (<see cref="LearnedLogVariance"/>).
+    /// </summary>
+    public static double DecoderNats(NoiseSchedule schedule, ReadOnlySpan<float> x0, ReadOnlySpan<float> x1, ReadOnlySpan<float> x0Estimate,
+        ReadOnlySpan<float> varianceValues)
+    {
+        ArgumentNullException.ThrowIfNull(schedule);
+        CheckLengths(x0, x1, x0Estimate);
+        CheckLengths(x0, x1, varianceValues);
+        double c1 = schedule.PosteriorMeanCoef1[0], c2 = schedule.PosteriorMeanCoef2[0];
+        double sum = 0;
+        for (int i = 0; i < x0.Length; i++)
+            sum -= DiscretizedGaussianLogLikelihood(SnapToGrid(x0[i]), c1 * x0Estimate[i] + c2 * x1[i], 0.5 * LearnedLogVariance(schedule, 0, varianceValues[i]));
+        return sum;
     }
 
     /// <summary>

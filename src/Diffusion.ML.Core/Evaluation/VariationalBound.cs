@@ -78,7 +78,7 @@ public sealed class VariationalBound
         var diffusion = new double[n];
         var termSum = full ? new double[T] : null;
         var termSquares = full ? new double[T] : null;
-        var batch = new Batch(Options.BatchSize, d, Denoiser.ClassCount > 0);
+        var batch = new Batch(Options.BatchSize, d, Stride, Denoiser.ClassCount > 0);
         long evaluations = 0;
         var jobs = new List<(int T, double Weight)>();
 
@@ -174,25 +174,31 @@ public sealed class VariationalBound
     {
         int d = Dimensions, count = batch.Count;
         Denoiser.Predict(batch.Xt.AsSpan(0, count * d), batch.Timesteps.AsSpan(0, count),
-            batch.Labels.Length == 0 ? _noLabels : batch.Labels.AsSpan(0, count), batch.Output.AsSpan(0, count * d));
+            batch.Labels.Length == 0 ? _noLabels : batch.Labels.AsSpan(0, count), batch.Output.AsSpan(0, count * Stride));
         for (int j = 0; j < count; j++)
         {
             int image = batch.Images[j], t = batch.TimestepIndices[j];
             ReadOnlySpan<float> x0 = images.Slice(image * d, d);
             ReadOnlySpan<float> xt = batch.Xt.AsSpan(j * d, d);
-            ModelOutputs.ToSampleAndNoise(Denoiser.PredictionType, Schedule.AlphaBar[t], xt, batch.Output.AsSpan(j * d, d), batch.X0Estimate, batch.EpsEstimate);
+            ModelOutputs.ToSampleAndNoise(Denoiser.PredictionType, Schedule.AlphaBar[t], xt, batch.Output.AsSpan(j * Stride, d), batch.X0Estimate, batch.EpsEstimate);
+            // A model that learns its variance writes v after the prediction (Nichol and Dhariwal 2021); its terms use it.
+            ReadOnlySpan<float> v = Denoiser.LearnsVariance ? batch.Output.AsSpan(j * Stride + d, d) : [];
             if (Options.ClipDenoised)
                 for (int i = 0; i < d; i++) batch.X0Estimate[i] = Math.Clamp(batch.X0Estimate[i], -1f, 1f);
 
             double term;
             if (t == 0)
             {
-                term = DiffusionLikelihood.DecoderNats(Schedule, x0, xt, batch.X0Estimate, Options.DecoderVariance);
+                term = Denoiser.LearnsVariance
+                    ? DiffusionLikelihood.DecoderNats(Schedule, x0, xt, batch.X0Estimate, v)
+                    : DiffusionLikelihood.DecoderNats(Schedule, x0, xt, batch.X0Estimate, Options.DecoderVariance);
                 decoder[image] += term;
             }
             else
             {
-                term = batch.Weights[j] * DiffusionLikelihood.DiffusionTermNats(Schedule, t, x0, xt, batch.X0Estimate, Options.VarianceType);
+                term = batch.Weights[j] * (Denoiser.LearnsVariance
+                    ? DiffusionLikelihood.DiffusionTermNats(Schedule, t, x0, xt, batch.X0Estimate, v)
+                    : DiffusionLikelihood.DiffusionTermNats(Schedule, t, x0, xt, batch.X0Estimate, Options.VarianceType));
                 diffusion[image] += term;
             }
             if (termSum is not null)
@@ -265,10 +271,13 @@ public sealed class VariationalBound
                 throw new ArgumentException($"Class label {labels[i]} of image {i} is outside [0, {classes}] ({classes} is the null class).", nameof(labels));
     }
 
-    private sealed class Batch(int size, int d, bool conditional)
+    /// <summary>Values per sample in the model's output: the prediction, and the variance values of a model that learns them.</summary>
+    private int Stride => Denoiser.LearnsVariance ? 2 * Dimensions : Dimensions;
+
+    private sealed class Batch(int size, int d, int stride, bool conditional)
     {
         public readonly float[] Xt = new float[size * d];
-        public readonly float[] Output = new float[size * d];
+        public readonly float[] Output = new float[size * stride];
         public readonly float[] Timesteps = new float[size];
         public readonly int[] Labels = conditional ? new int[size] : [];
         public readonly int[] Images = new int[size];

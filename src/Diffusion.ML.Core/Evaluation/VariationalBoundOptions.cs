@@ -52,7 +52,8 @@ public sealed record VariationalBoundOptions
 
     /// <summary>
     /// The reverse variance sigma_t^2 of p(x_{t-1} | x_t) (Ho et al. 2020, sec. 3.2). Default <see cref="DdpmVarianceType.FixedSmall"/>,
-    /// with the t = 1 value clipped as in Ho et al.'s code.
+    /// with the t = 1 value clipped as in Ho et al.'s code. Ignored for a model that learns its variance
+    /// (<see cref="Sampling.IDenoiser.LearnsVariance"/>): its own variance is used, for every term and the decoder.
     /// </summary>
     public DdpmVarianceType VarianceType { get; init; } = DdpmVarianceType.FixedSmall;
 

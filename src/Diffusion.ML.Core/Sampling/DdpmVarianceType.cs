@@ -8,4 +8,10 @@ public enum DdpmVarianceType
 
     /// <summary>sigma^2 = beta: optimal for x_0 ~ N(0, I).</summary>
     FixedLarge,
+
+    /// <summary>
+    /// Learned by the model (Nichol and Dhariwal 2021, eq. 15): sigma^2 = exp(f log beta + (1 - f) log beta-tilde) with
+    /// f = (v + 1) / 2 from the model's variance values v (<see cref="IDenoiser.LearnsVariance"/>).
+    /// </summary>
+    Learned,
 }

@@ -13,7 +13,9 @@ public sealed class DelegateDenoiser : IDenoiser
     /// <param name="predictionType">What the function returns.</param>
     /// <param name="function">The function.</param>
     /// <param name="classCount">Number of classes (0 = unconditional).</param>
-    public DelegateDenoiser(IReadOnlyList<int> sampleShape, PredictionType predictionType, DenoiserFunction function, int classCount = 0)
+    /// <param name="learnsVariance">Whether the function also writes variance values (see <see cref="IDenoiser.LearnsVariance"/>).</param>
+    public DelegateDenoiser(IReadOnlyList<int> sampleShape, PredictionType predictionType, DenoiserFunction function, int classCount = 0,
+        bool learnsVariance = false)
     {
         ArgumentNullException.ThrowIfNull(sampleShape);
         if (sampleShape.Count == 0 || sampleShape.Any(d => d <= 0))
@@ -23,6 +25,7 @@ public sealed class DelegateDenoiser : IDenoiser
         PredictionType = predictionType;
         _function = function ?? throw new ArgumentNullException(nameof(function));
         ClassCount = classCount;
+        LearnsVariance = learnsVariance;
     }
 
     /// <inheritdoc />
@@ -33,6 +36,9 @@ public sealed class DelegateDenoiser : IDenoiser
 
     /// <inheritdoc />
     public int ClassCount { get; }
+
+    /// <inheritdoc />
+    public bool LearnsVariance { get; }
 
     /// <inheritdoc />
     public void Predict(ReadOnlySpan<float> x, ReadOnlySpan<float> timesteps, ReadOnlySpan<int> classLabels, Span<float> output)

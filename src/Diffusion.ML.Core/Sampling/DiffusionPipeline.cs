@@ -237,7 +237,7 @@ public sealed class DiffusionPipeline
                 context.Denoise(x, t, x0, eps);
                 bool usesNoise = sampler.UsesNoise(t, s);
                 if (usesNoise) context.DrawNoise(noise);
-                sampler.Step(Schedule, t, s, x, x0, eps, usesNoise ? noise : ReadOnlySpan<float>.Empty, next);
+                sampler.Step(context, t, s, x, x0, eps, usesNoise ? noise : ReadOnlySpan<float>.Empty, next);
                 // Known region: x_s^known ~ q(x_s | x_0^known) with fresh noise   (Alg. 1, line 5)
                 double alphaBarS = Schedule.AlphaBarAt(s);
                 if (s >= 0)

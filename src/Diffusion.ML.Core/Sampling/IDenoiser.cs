@@ -20,6 +20,14 @@ public interface IDenoiser
     /// <param name="x">Noisy samples x_t, batch x prod(SampleShape) values.</param>
     /// <param name="timesteps">One training timestep per sample, in [0, T); its length is the batch size.</param>
     /// <param name="classLabels">One label per sample in [0, ClassCount] (ClassCount = null class), or empty for an unconditional model.</param>
-    /// <param name="output">Receives the prediction, same length as <paramref name="x"/>.</param>
+    /// <param name="output">Receives the prediction, same length as <paramref name="x"/>; twice that length when
+    /// <see cref="LearnsVariance"/>: per sample, the prediction followed by its variance values.</param>
     void Predict(ReadOnlySpan<float> x, ReadOnlySpan<float> timesteps, ReadOnlySpan<int> classLabels, Span<float> output);
+
+    /// <summary>
+    /// Whether the model also outputs, per element, the variance value v in [-1, 1] of Nichol and Dhariwal (2021, eq. 15):
+    /// the reverse-step variance is exp(f log beta_t + (1 - f) log beta-tilde_t) with f = (v + 1) / 2. Such models write
+    /// twice the values into <see cref="Predict"/>'s output. Default false.
+    /// </summary>
+    bool LearnsVariance => false;
 }

@@ -4,10 +4,11 @@ namespace Diffusion.ML.Sampling;
 public static class Samplers
 {
     /// <summary>The names <see cref="Create(string, SamplerSettings?)"/> accepts.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["ddpm", "ddpm-large", "ddim", "dpm-solver++-2m", "dpm-solver++-3m", "sde-dpm-solver++-2m", "unipc", "euler", "heun", "euler-ancestral", "plms", "pndm", "sde-euler-maruyama", "sde-pc", "pf-ode-rk45"];
+    public static IReadOnlyList<string> Names { get; } = ["ddpm", "ddpm-large", "ddpm-learned", "ddim", "dpm-solver++-2m", "dpm-solver++-3m", "sde-dpm-solver++-2m", "unipc", "euler", "heun", "euler-ancestral", "plms", "pndm", "sde-euler-maruyama", "sde-pc", "pf-ode-rk45"];
 
     /// <summary>
-    /// Creates a sampler by name: "ddpm" (fixed-small variance), "ddpm-large" (fixed-large variance), "ddim",
+    /// Creates a sampler by name: "ddpm" (fixed-small variance), "ddpm-large" (fixed-large variance), "ddpm-learned" (the
+    /// model's learned variance, Nichol and Dhariwal 2021), "ddim",
     /// "dpm-solver++-2m", "dpm-solver++-3m", "sde-dpm-solver++-2m" or "unipc" (UniPC-2 with B(h) = e^h - 1), each with
     /// its documented defaults; "euler", "heun", "euler-ancestral" (Karras et al. 2022, on Karras sigmas), "plms" or "pndm"
     /// (Liu et al. 2022), also with their defaults; "sde-euler-maruyama", "sde-pc" (reverse-diffusion predictor, Langevin
@@ -49,6 +50,7 @@ public static class Samplers
         {
             "ddpm" => new DdpmSampler(DdpmVarianceType.FixedSmall),
             "ddpm-large" => new DdpmSampler(DdpmVarianceType.FixedLarge),
+            "ddpm-learned" => new DdpmSampler(DdpmVarianceType.Learned),
             "ddim" => new DdimSampler(s.Eta ?? 0),
             "dpm-solver++-2m" => new DpmSolverPlusPlusSampler(order: 2, lowerOrderFinal: s.LowerOrderFinal ?? true),
             "dpm-solver++-3m" => new DpmSolverPlusPlusSampler(order: 3, lowerOrderFinal: s.LowerOrderFinal ?? true),

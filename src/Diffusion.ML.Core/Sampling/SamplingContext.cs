@@ -15,7 +15,7 @@ public sealed class SamplingContext
     private readonly GenerationOptions _options;
     private readonly SampleNoise[] _noise;
     private readonly int[] _labels;
-    private readonly float[] _modelInput, _modelTimesteps, _modelOutput;
+    private readonly float[] _modelInput, _modelTimesteps, _modelOutput, _modelRawOutput, _varianceValues;
     private readonly float[] _thresholdScratch;
     private readonly Action<int> _reportEvaluation;
     private readonly double[] _rowTimesteps;
@@ -42,6 +42,8 @@ public sealed class SamplingContext
         _modelTimesteps = new float[evalBatch];
         _rowTimesteps = new double[batchSize];
         _modelOutput = new float[evalBatch * SampleSize];
+        _modelRawOutput = denoiser.LearnsVariance ? new float[2 * evalBatch * SampleSize] : _modelOutput;
+        _varianceValues = denoiser.LearnsVariance ? new float[batchSize * SampleSize] : [];
         _thresholdScratch = options.DynamicThresholdingQuantile is null ? [] : new float[SampleSize];
     }
 
@@ -110,7 +112,8 @@ public sealed class SamplingContext
         }
         x.CopyTo(_modelInput);
         if (guided) x.CopyTo(_modelInput.AsSpan(n));
-        _denoiser.Predict(_modelInput, _modelTimesteps, _labels, _modelOutput);
+        _denoiser.Predict(_modelInput, _modelTimesteps, _labels, _modelRawOutput);
+        if (_denoiser.LearnsVariance) SplitVarianceValues(guided ? 2 * BatchSize : BatchSize);
         if (guided) Guidance.Apply(_modelOutput, n, SampleSize, _options.GuidanceScale, _options.GuidanceRescale);
 
         for (int b = 0; b < BatchSize; b++)
@@ -123,6 +126,26 @@ public sealed class SamplingContext
             Thresholding.Dynamic(x0, SampleSize, quantile, _options.DynamicThresholdingMaxValue, _thresholdScratch);
         else if (_options.ClipSample) Clip(x0, (float)_options.ClipSampleRange);
         _reportEvaluation(++_evaluations);
+    }
+
+    /// <summary>Whether the model outputs variance values (<see cref="IDenoiser.LearnsVariance"/>).</summary>
+    public bool HasVarianceValues => _denoiser.LearnsVariance;
+
+    /// <summary>
+    /// The variance values v in [-1, 1] of the last <see cref="Denoise(ReadOnlySpan{float}, double, Span{float}, Span{float})"/>
+    /// (the batch length), for models that learn their variance; with guidance they are the conditional model's, as in
+    /// GLIDE (Nichol et al. 2022). Empty for other models.
+    /// </summary>
+    public ReadOnlySpan<float> VarianceValues => _varianceValues;
+
+    /// <summary>Separates each row's prediction from its variance values (model output: prediction, then v, per sample).</summary>
+    private void SplitVarianceValues(int rows)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            _modelRawOutput.AsSpan(2 * r * SampleSize, SampleSize).CopyTo(_modelOutput.AsSpan(r * SampleSize));
+            if (r < BatchSize) _modelRawOutput.AsSpan((2 * r + 1) * SampleSize, SampleSize).CopyTo(_varianceValues.AsSpan(r * SampleSize));
+        }
     }
 
     /// <summary>Fills <paramref name="noise"/> (the batch length) with fresh N(0, I) draws, each sample from its own stream.</summary>

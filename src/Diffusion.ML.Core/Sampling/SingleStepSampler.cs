@@ -26,6 +26,13 @@ public abstract class SingleStepSampler : ISampler
     public abstract void Step(NoiseSchedule schedule, int t, int s, ReadOnlySpan<float> xt, ReadOnlySpan<float> x0, ReadOnlySpan<float> eps,
         ReadOnlySpan<float> noise, Span<float> xs);
 
+    /// <summary>
+    /// <see cref="Step"/> inside a sampling run, where the context also holds what the model gave besides x_0 and eps
+    /// (the variance values of a model that learns its variance). The default ignores the context.
+    /// </summary>
+    protected internal virtual void Step(SamplingContext context, int t, int s, ReadOnlySpan<float> xt, ReadOnlySpan<float> x0,
+        ReadOnlySpan<float> eps, ReadOnlySpan<float> noise, Span<float> xs) => Step(context.Schedule, t, s, xt, x0, eps, noise, xs);
+
     /// <inheritdoc />
     public int ModelEvaluations(int timestepCount) => timestepCount;
 
@@ -45,7 +52,7 @@ public abstract class SingleStepSampler : ISampler
             context.Denoise(x, t, x0, eps);
             bool usesNoise = UsesNoise(t, s);
             if (usesNoise) context.DrawNoise(noise);
-            Step(context.Schedule, t, s, x, x0, eps, usesNoise ? noise : ReadOnlySpan<float>.Empty, next);
+            Step(context, t, s, x, x0, eps, usesNoise ? noise : ReadOnlySpan<float>.Empty, next);
             next.CopyTo(x);
         }
     }

@@ -70,7 +70,7 @@ public sealed class ProbabilityFlowLikelihood
         DivergenceEstimator divergence = DivergenceEstimator.HutchinsonRademacher, int probes = 1, double rtol = 1e-5, double atol = 1e-5,
         double? eps = null, double finiteDifferenceStep = 1e-3, int batchSize = 16, int maxModelBatch = 256)
     {
-        _denoiser = denoiser ?? throw new ArgumentNullException(nameof(denoiser));
+        _denoiser = PredictionOnlyDenoiser.Of(denoiser); // the ODE's drift needs only the mean prediction
         Schedule = schedule ?? throw new ArgumentNullException(nameof(schedule));
         if (!Enum.IsDefined(divergence)) throw new ArgumentOutOfRangeException(nameof(divergence), divergence, "Unknown estimator.");
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(probes);

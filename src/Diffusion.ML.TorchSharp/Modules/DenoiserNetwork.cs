@@ -24,6 +24,12 @@ public abstract partial class DenoiserNetwork : nn.Module<Tensor, Tensor, Tensor
     /// </summary>
     public abstract int ClassCount { get; }
 
+    /// <summary>
+    /// Whether the network outputs twice the channels: the prediction, then the variance values v in [-1, 1] of Nichol and
+    /// Dhariwal (2021, eq. 15) (trained by the hybrid loss of <see cref="Training.DdpmTrainer"/>). Default false.
+    /// </summary>
+    public virtual bool LearnsVariance => false;
+
     /// <summary>Shape of one sample without the batch dimension, e.g. <c>[1, 28, 28]</c> or <c>[2]</c>.</summary>
     public abstract long[] SampleShape { get; }
 

@@ -78,6 +78,9 @@ public sealed partial class Dit : DenoiserNetwork
     /// <inheritdoc/>
     public override int ClassCount => Options.ClassCount;
 
+    /// <inheritdoc />
+    public override bool LearnsVariance => Options.LearnSigma;
+
     /// <inheritdoc/>
     public override long[] SampleShape => [Options.ImageChannels, Options.ImageHeight, Options.ImageWidth];
 

@@ -121,6 +121,9 @@ public sealed partial class UNet : DenoiserNetwork
     /// <inheritdoc/>
     public override int ClassCount => Options.ClassCount;
 
+    /// <inheritdoc />
+    public override bool LearnsVariance => Options.LearnSigma;
+
     /// <inheritdoc/>
     public override long[] SampleShape => [Options.ImageChannels, Options.ImageSize, Options.ImageSize];
 

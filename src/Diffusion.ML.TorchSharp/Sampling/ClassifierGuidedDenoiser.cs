@@ -62,11 +62,15 @@ public sealed class ClassifierGuidedDenoiser : IDenoiser
     public int ClassCount { get; }
 
     /// <inheritdoc />
+    /// <remarks>The guidance shifts the mean only; the variance values pass through.</remarks>
+    public bool LearnsVariance => _denoiser.LearnsVariance;
+
+    /// <inheritdoc />
     public void Predict(ReadOnlySpan<float> x, ReadOnlySpan<float> timesteps, ReadOnlySpan<int> classLabels, Span<float> output)
     {
         _denoiser.Predict(x, timesteps, _denoiser.ClassCount > 0 ? classLabels : ReadOnlySpan<int>.Empty, output);
         if (classLabels.IsEmpty || Scale == 0) return;
-        int batch = timesteps.Length, d = x.Length / batch;
+        int batch = timesteps.Length, d = x.Length / batch, stride = LearnsVariance ? 2 * d : d; // output row: prediction (then v)
         float[] gradient = LogProbabilityGradient(x, timesteps, classLabels);
         for (int b = 0; b < batch; b++)
         {
@@ -74,14 +78,15 @@ public sealed class ClassifierGuidedDenoiser : IDenoiser
             double abar = _schedule.InterpolatedAlphaBar(timesteps[b]), a = Math.Sqrt(abar), s = Math.Sqrt(1 - abar);
             for (int i = b * d; i < (b + 1) * d; i++)
             {
+                int o = b * stride + i - b * d;
                 double eps = PredictionType switch // the model output as a noise prediction (Ho et al. 2020 eq. 4; Salimans and Ho 2022)
                 {
-                    PredictionType.Epsilon => output[i],
-                    PredictionType.VPrediction => a * output[i] + s * x[i],
-                    _ => (x[i] - a * output[i]) / s,
+                    PredictionType.Epsilon => output[o],
+                    PredictionType.VPrediction => a * output[o] + s * x[i],
+                    _ => (x[i] - a * output[o]) / s,
                 };
                 eps -= Scale * s * gradient[i]; // Dhariwal and Nichol 2021, eq. 14 / Alg. 2: eps - sqrt(1 - abar) s grad log p(y | x_t)
-                output[i] = (float)(PredictionType switch
+                output[o] = (float)(PredictionType switch
                 {
                     PredictionType.Epsilon => eps,
                     PredictionType.VPrediction => (eps - s * x[i]) / a,

@@ -40,6 +40,9 @@ public sealed class TorchSharpDenoiser : IDenoiser
     public int ClassCount => Network.ClassCount;
 
     /// <inheritdoc />
+    public bool LearnsVariance => Network.LearnsVariance;
+
+    /// <inheritdoc />
     public void Predict(ReadOnlySpan<float> x, ReadOnlySpan<float> timesteps, ReadOnlySpan<int> classLabels, Span<float> output)
     {
         using var scope = NewDisposeScope();

@@ -23,6 +23,7 @@ public sealed class DdpmTrainer : IDisposable
     private readonly ImageDataset _data;
     private readonly DataOrder _order;
     private readonly DiffusionLoss _loss;
+    private readonly VariationalBoundTerm? _variationalBound;
     private readonly OptimizerHelper _optimizer;
     private readonly int[] _sampleShape;
     private readonly int _sampleLength;
@@ -60,6 +61,7 @@ public sealed class DdpmTrainer : IDisposable
         _data = data;
         _order = new DataOrder(data.Count, options.BatchSize, options.Seed);
         _loss = new DiffusionLoss(Schedule, options.PredictionType, options.MinSnrGamma, Device);
+        _variationalBound = network.LearnsVariance ? new VariationalBoundTerm(Schedule, options.PredictionType, Device) : null;
         Ema = new ExponentialMovingAverage(network, options.EmaDecay, Device);
         _optimizer = optim.AdamW(network.parameters(), options.LearningRate, options.AdamBeta1, options.AdamBeta2,
             weight_decay: options.WeightDecay);
@@ -120,8 +122,16 @@ public sealed class DdpmTrainer : IDisposable
         foreach (var group in _optimizer.ParamGroups) group.LearningRate = LearningRateAt(Step);
         _optimizer.zero_grad();
         var xt = _loss.AddNoise(x0, t, eps);
-        var prediction = Network.call(xt, t.to_type(ScalarType.Float32), y);
-        var loss = _loss.Compute(prediction, _loss.Target(x0, t, eps), t);
+        var output = Network.call(xt, t.to_type(ScalarType.Float32), y);
+        Tensor loss;
+        if (_variationalBound is null) loss = _loss.Compute(output, _loss.Target(x0, t, eps), t);
+        else
+        {
+            // L_hybrid = L_simple + lambda L_vlb with L_vlb = T E_t[L_t] (Nichol and Dhariwal 2021, sec. 3.1)
+            var halves = output.chunk(2, 1);
+            loss = _loss.Compute(halves[0], _loss.Target(x0, t, eps), t)
+                + Options.HybridLossWeight * T * _variationalBound.Compute(halves[0], halves[1], x0, xt, t).mean();
+        }
         loss.backward();
         if (Options.GradientClipNorm > 0) nn.utils.clip_grad_norm_(Network.parameters(), Options.GradientClipNorm);
         _optimizer.step();
@@ -218,6 +228,7 @@ public sealed class DdpmTrainer : IDisposable
     {
         _optimizer.Dispose();
         _loss.Dispose();
+        _variationalBound?.Dispose();
         Ema.Dispose();
     }
 }

@@ -48,6 +48,12 @@ public sealed record DdpmTrainerOptions
     /// <summary>Probability of replacing a label by the null class, which trains the unconditional model of classifier-free guidance (Ho and Salimans 2022). Default 0.1.</summary>
     public double ClassDropout { get; init; } = 0.1;
 
+    /// <summary>
+    /// lambda of the hybrid objective L_simple + lambda L_vlb (Nichol and Dhariwal 2021, sec. 3.1), used when the network
+    /// learns its variance (<see cref="Modules.DenoiserNetwork.LearnsVariance"/>); L_vlb = T E_t[L_t]. Default 0.001.
+    /// </summary>
+    public double HybridLossWeight { get; init; } = 0.001;
+
     /// <summary>Seed of every random choice (data order, timesteps, noise, label dropout, dropout layers). Default 0.</summary>
     public long Seed { get; init; }
 
@@ -63,6 +69,8 @@ public sealed record DdpmTrainerOptions
         if (!(GradientClipNorm >= 0)) throw new ArgumentException($"GradientClipNorm must be >= 0, got {GradientClipNorm}.", nameof(GradientClipNorm));
         if (!(EmaDecay >= 0 && EmaDecay < 1)) throw new ArgumentException($"EmaDecay must lie in [0, 1), got {EmaDecay}.", nameof(EmaDecay));
         if (MinSnrGamma is { } g && !(g > 0)) throw new ArgumentException($"MinSnrGamma must be > 0, got {g}.", nameof(MinSnrGamma));
+        if (!(HybridLossWeight >= 0) || double.IsInfinity(HybridLossWeight))
+            throw new ArgumentException($"HybridLossWeight must be finite and >= 0, got {HybridLossWeight}.", nameof(HybridLossWeight));
         if (!(ClassDropout >= 0 && ClassDropout < 1)) throw new ArgumentException($"ClassDropout must lie in [0, 1), got {ClassDropout}.", nameof(ClassDropout));
     }
 }

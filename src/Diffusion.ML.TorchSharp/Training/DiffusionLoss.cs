@@ -74,12 +74,15 @@ public sealed class DiffusionLoss : IDisposable
     }
 
     /// <summary>Gathers one coefficient per batch element and shapes it to broadcast over <paramref name="like"/> (lucidrains' <c>extract</c>).</summary>
-    private static Tensor Extract(Tensor table, Tensor timesteps, Tensor like)
+    internal static Tensor Extract(Tensor table, Tensor timesteps, Tensor like) => PerSample(table.index_select(0, timesteps), like);
+
+    /// <summary>Shapes one value per batch element, <c>[B]</c>, to broadcast over <paramref name="like"/> <c>[B, ...]</c>.</summary>
+    internal static Tensor PerSample(Tensor values, Tensor like)
     {
         var shape = new long[like.dim()];
         Array.Fill(shape, 1L);
         shape[0] = like.shape[0];
-        return table.index_select(0, timesteps).reshape(shape);
+        return values.reshape(shape);
     }
 
     /// <inheritdoc />

@@ -148,6 +148,31 @@ public sealed class VariationalBoundTests
     }
 
     [TestMethod]
+    public void ALearnedVarianceAtEitherEndIsTheMatchingFixedBound()
+    {
+        // v = -1 is beta-tilde everywhere (the clipped posterior decoder too); v = +1 is beta_t, with the decoder at beta_1.
+        var schedule = new NoiseSchedule(new NoiseScheduleOptions { NumTrainTimesteps = 50, BetaStart = 0.002, BetaEnd = 0.4 });
+        var exact = new GaussianDataDenoiser(schedule, [0.1, 0.1, 0.1], [0.3, 0.3, 0.3]);
+        float[] x = Data.Value.AsSpan(0, 40 * 3).ToArray();
+        DelegateDenoiser Learned(float v) => new([3], PredictionType.Epsilon, (xt, ts, labels, output) =>
+        {
+            var eps = new float[xt.Length];
+            exact.Predict(xt, ts, labels, eps);
+            for (int b = 0; b < ts.Length; b++)
+            {
+                eps.AsSpan(3 * b, 3).CopyTo(output.Slice(6 * b, 3));
+                output.Slice(6 * b + 3, 3).Fill(v);
+            }
+        }, learnsVariance: true);
+        double small = new VariationalBound(exact, schedule).Estimate(x).BitsPerDim;
+        double large = new VariationalBound(exact, schedule, new VariationalBoundOptions { VarianceType = DdpmVarianceType.FixedLarge, DecoderVariance = DecoderVariance.Beta })
+            .Estimate(x).BitsPerDim;
+        Assert.AreNotEqual(small, large, 1e-3);
+        Assert.AreEqual(small, new VariationalBound(Learned(-1), schedule).Estimate(x).BitsPerDim, 1e-9 * small);
+        Assert.AreEqual(large, new VariationalBound(Learned(1), schedule).Estimate(x).BitsPerDim, 1e-9 * large);
+    }
+
+    [TestMethod]
     public void PredictionTypeDoesNotChangeTheBound()
     {
         var schedule = new NoiseSchedule(new NoiseScheduleOptions { NumTrainTimesteps = 50, BetaStart = 0.002, BetaEnd = 0.4 });
