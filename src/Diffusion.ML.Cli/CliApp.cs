@@ -21,6 +21,10 @@ internal static class CliApp
         SlimCommand.Create(),
         TrainClassifierCommand.Create(),
         EvalCommand.Create(),
+        TrainVaeCommand.Create(),
+        TrainVqVaeCommand.Create(),
+        TrainAutoencoderCommand.Create(),
+        ExportAutoencoderCommand.Create(),
     };
 
     /// <summary>

@@ -45,6 +45,16 @@ public sealed record CheckpointManifest
 /// <param name="Sha256">Hex SHA-256 over the float values and the labels.</param>
 public sealed record DataFingerprint(int Count, int[] SampleShape, int ClassCount, string Sha256)
 {
+    /// <summary>The fingerprint of a data set whose examples have the shape <paramref name="sampleShape"/>.</summary>
+    public static DataFingerprint Of(Diffusion.ML.Data.ImageDataset data, int[] sampleShape)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        using var sha = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        sha.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(data.Pixels.AsSpan()));
+        if (data.Labels is { } labels) sha.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(labels.AsSpan()));
+        return new DataFingerprint(data.Count, sampleShape, data.ClassCount, Convert.ToHexStringLower(sha.GetHashAndReset()));
+    }
+
     /// <summary>Whether two fingerprints describe the same data (records compare arrays by reference, so this compares contents).</summary>
     public bool SameDataAs(DataFingerprint other)
         => Count == other.Count && ClassCount == other.ClassCount && Sha256 == other.Sha256 && SampleShape.SequenceEqual(other.SampleShape);

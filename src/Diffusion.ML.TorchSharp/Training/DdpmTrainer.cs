@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
-using System.Security.Cryptography;
 using Diffusion.ML.Data;
 using Diffusion.ML.Sampling;
 using Diffusion.ML.Schedules;
@@ -65,7 +63,7 @@ public sealed class DdpmTrainer : IDisposable
         Ema = new ExponentialMovingAverage(network, options.EmaDecay, Device);
         _optimizer = optim.AdamW(network.parameters(), options.LearningRate, options.AdamBeta1, options.AdamBeta2,
             weight_decay: options.WeightDecay);
-        DataFingerprint = Fingerprint(data, _sampleShape);
+        DataFingerprint = DataFingerprint.Of(data, _sampleShape);
     }
 
     /// <summary>The trainer's options.</summary>
@@ -213,14 +211,6 @@ public sealed class DdpmTrainer : IDisposable
         checkpoint.LoadOptimizer(trainer._optimizer);
         trainer.Step = checkpoint.Manifest.Step;
         return trainer;
-    }
-
-    private static DataFingerprint Fingerprint(ImageDataset data, int[] sampleShape)
-    {
-        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        sha.AppendData(MemoryMarshal.AsBytes(data.Pixels.AsSpan()));
-        if (data.Labels is { } labels) sha.AppendData(MemoryMarshal.AsBytes(labels.AsSpan()));
-        return new DataFingerprint(data.Count, sampleShape, data.ClassCount, Convert.ToHexStringLower(sha.GetHashAndReset()));
     }
 
     /// <inheritdoc />
