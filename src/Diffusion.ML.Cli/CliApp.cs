@@ -25,6 +25,7 @@ internal static class CliApp
         TrainVqVaeCommand.Create(),
         TrainAutoencoderCommand.Create(),
         ExportAutoencoderCommand.Create(),
+        ZooCommand.Create(),
     };
 
     /// <summary>

@@ -1,0 +1,51 @@
+using Diffusion.ML.Zoo;
+
+namespace Diffusion.ML.Core.Tests.Zoo;
+
+/// <summary>The committed zoo/manifest.json describes the committed model files exactly, so it cannot go stale silently.</summary>
+[TestClass]
+public sealed class RepositoryZooManifestTests
+{
+    private static string RepositoryZoo() => ZooRepository.FindFrom(AppContext.BaseDirectory)
+        ?? throw new AssertFailedException("zoo/manifest.json not found above " + AppContext.BaseDirectory);
+
+    [TestMethod]
+    public void SizesAndHashesMatchTheFilesInTheRepository()
+    {
+        string zoo = RepositoryZoo();
+        var manifest = ZooManifest.Load(Path.Combine(zoo, ZooManifest.FileName));
+        Assert.AreEqual(ZooClientOptions.DefaultBaseUrl, manifest.BaseUrl, "the client's default download location is where the manifest says the zoo is published");
+        CollectionAssert.AreEquivalent(
+            Directory.GetDirectories(zoo).Select(Path.GetFileName).ToArray(), manifest.Models.Select(m => m.Id).ToArray(),
+            "every model folder is in the manifest and every manifest entry has a folder");
+        foreach (var model in manifest.Models)
+        {
+            foreach (var file in model.Files)
+            {
+                string path = ZooCacheLayout.FilePath(Path.Combine(zoo, model.Id), file.Path);
+                Assert.IsTrue(File.Exists(path), $"{model.Id}: {file.Path} is missing");
+                Assert.IsNull(ZooFileCheck.Mismatch(path, file),
+                    $"{model.Id}/{file.Path} changed: update zoo/manifest.json (size {new FileInfo(path).Length}, sha256 {ZooFileCheck.Sha256Hex(path)})");
+            }
+            Assert.IsTrue(File.Exists(Path.Combine(zoo, model.Id, model.Card!)), $"{model.Id}: its card is missing");
+            Assert.IsNotEmpty(model.Metrics, $"{model.Id}: no metrics");
+        }
+    }
+
+    [TestMethod]
+    public async Task OfflinePullOfTheRepositoryModelsVerifiesThemInPlace()
+    {
+        string zoo = RepositoryZoo();
+        string cache = Directory.CreateTempSubdirectory("dml-zoo-cache").FullName;
+        try
+        {
+            using var client = new ZooClient(new ZooClientOptions { CacheDirectory = cache, LocalZooDirectory = zoo, Offline = true });
+            var result = await client.PullAsync("fashion-mnist-features");
+            Assert.AreEqual(Path.Combine(zoo, "fashion-mnist-features", "model.zip"), result.PathOf("model.zip"));
+        }
+        finally
+        {
+            Directory.Delete(cache, recursive: true);
+        }
+    }
+}
