@@ -26,6 +26,7 @@ internal static class CliApp
         TrainAutoencoderCommand.Create(),
         ExportAutoencoderCommand.Create(),
         ZooCommand.Create(),
+        LatentDiffusionCommand.Create(),
     };
 
     /// <summary>

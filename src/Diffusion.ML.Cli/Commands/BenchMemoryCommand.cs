@@ -42,10 +42,15 @@ internal static class BenchMemoryCommand
             };
             CommonOptions.PrepareTorch("cpu", benchmark.Threads);
             using var network = UNetBenchmarks.CreateNetwork(benchmark);
+            // One line per report as it is measured (a long run shows its progress), then the whole table.
             var table = new Table().AddColumns("phase", "done", "working set", "live tensors", "elapsed");
             var clock = Stopwatch.StartNew();
-            void Report(string phase, int done) => table.AddRow(phase, $"{done}", BenchCommand.Megabytes(WorkingSet()),
-                $"{DisposeScopeManager.Statistics.ThreadTotalLiveCount}", $"{clock.Elapsed:mm\\:ss}");
+            void Report(string phase, int done)
+            {
+                string[] row = [phase, $"{done}", BenchCommand.Megabytes(WorkingSet()), $"{DisposeScopeManager.Statistics.ThreadTotalLiveCount}", $"{clock.Elapsed:mm\\:ss}"];
+                Console.WriteLine(string.Join("  ", row));
+                table.AddRow(row);
+            }
 
             using (var trainer = new DdpmTrainer(network, UNetBenchmarks.RandomImages(batchSize * 4), new DdpmTrainerOptions { BatchSize = batchSize, WarmupSteps = 0, EmaDecay = 0.999 }))
             {

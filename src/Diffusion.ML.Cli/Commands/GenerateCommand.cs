@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
-using System.Security.Cryptography;
+using Diffusion.ML.Data;
 using Diffusion.ML.Jobs;
 using Spectre.Console;
 
@@ -39,12 +39,13 @@ internal static class GenerateCommand
             var jobShard = Shard.Parse(parse.GetValue(shard)!);
             using var opened = SampleModel.Open(backendName, path, useEma: !parse.GetValue(raw), parse.GetValue(device)!, parse.GetValue(threads));
             var options = sampling.CreateOptions(parse, opened.Denoiser.ClassCount);
-            var spec = GenerationJobSpec.Create(Path.GetFileName(path), Sha256(path), backendName, sampling.SamplerName(parse), sampling.CreateSettings(parse),
+            var spec = GenerationJobSpec.Create(Path.GetFileName(path), FileHash.Sha256Hex(path), backendName, sampling.SamplerName(parse), sampling.CreateSettings(parse),
                 opened.Denoiser.SampleShape, options);
             var job = new GenerationJob(opened.Denoiser, opened.Schedule, new GenerationJobOptions
             {
                 OutputDirectory = parse.GetValue(output)!, Spec = spec, Shard = jobShard, BatchSize = options.BatchSize,
                 ClassNames = opened.ClassNames, WriteNpy = parse.GetValue(npy),
+                Decode = opened.Autoencoder is null ? null : opened.ToImages, ImageShape = opened.Autoencoder is null ? null : opened.ImageShape,
             });
             var (start, end) = jobShard.Range(spec.Count);
             GenerationJobResult? result = null;
@@ -63,12 +64,5 @@ internal static class GenerateCommand
             return 0;
         }, cancellationToken));
         return command;
-    }
-
-    /// <summary>Lower-case hex SHA-256 of a file.</summary>
-    private static string Sha256(string path)
-    {
-        using var stream = File.OpenRead(path);
-        return Convert.ToHexStringLower(SHA256.HashData(stream));
     }
 }

@@ -40,6 +40,8 @@ internal static class SampleCommand
             var options = sampling.CreateOptions(parse, denoiser.ClassCount);
             var schedule = model.Schedule;
             var sampler = sampling.CreateSampler(parse);
+            if (model.Autoencoder is not null && (parse.GetValue(initImages) is not null || parse.GetValue(mask) is not null))
+                throw new ArgumentException("img2img and inpainting work on pixels; this is a latent diffusion model. Encode the images first, or use a pixel model.");
             float[]? images = parse.GetValue(initImages) is { } folder ? LoadImages(folder, denoiser.SampleShape) : null;
             string written;
             if (parse.GetValue(mask) is { } maskPath)
@@ -62,7 +64,8 @@ internal static class SampleCommand
             else
             {
                 if (images is not null) options = options with { InitialImages = images, Strength = parse.GetValue(strength) };
-                written = Generate(denoiser, schedule, sampler, options, parse.GetValue(outputDir)!, parse.GetValue(columns), !parse.GetValue(noSingles), cancellationToken);
+                float[] samples = model.ToImages(GenerateWithProgress(denoiser, schedule, sampler, options, cancellationToken)); // latents decoded
+                written = SampleOutput.Write(parse.GetValue(outputDir)!, samples, model.ImageShape, options.FirstIndex, parse.GetValue(columns), !parse.GetValue(noSingles));
             }
             if (model.ClassNames is { } names && options.ClassLabels is { } labels)
                 AnsiConsole.MarkupLine($"classes: {Markup.Escape(string.Join(", ", labels.Distinct().Select(l => $"{l}={names[l]}")))}");

@@ -2,8 +2,10 @@ using System.CommandLine;
 using Diffusion.ML.OnnxRuntime;
 using Diffusion.ML.Sampling;
 using Diffusion.ML.Schedules;
+using Diffusion.ML.TorchSharp.Autoencoders;
 using Diffusion.ML.TorchSharp.Sampling;
 using Diffusion.ML.TorchSharp.Training;
+using static TorchSharp.torch;
 
 namespace Diffusion.ML.Cli.Commands;
 
@@ -18,13 +20,26 @@ internal sealed class SampleModel : IDisposable
 
     private readonly IDisposable _owner;
 
-    private SampleModel(IDenoiser denoiser, NoiseSchedule schedule, IReadOnlyList<string>? classNames, IDisposable owner)
+    private SampleModel(IDenoiser denoiser, NoiseSchedule schedule, IReadOnlyList<string>? classNames, IDisposable owner, ImageAutoencoder? autoencoder = null, Device? device = null)
     {
         Denoiser = denoiser;
         Schedule = schedule;
         ClassNames = classNames;
         _owner = owner;
+        Autoencoder = autoencoder;
+        _device = device;
     }
+
+    /// <summary>For a latent diffusion model: the autoencoder that decodes its samples (from the checkpoint's reference), else null.</summary>
+    public ImageAutoencoder? Autoencoder { get; }
+
+    /// <summary>Shape of one output image: the autoencoder's image shape for a latent model, else the denoiser's sample shape.</summary>
+    public IReadOnlyList<int> ImageShape => Autoencoder is { } a ? a.ImageShape.Select(d => (int)d).ToArray() : Denoiser.SampleShape;
+
+    /// <summary>The samples as images: decoded by the autoencoder for a latent model (scaled latents in), unchanged otherwise.</summary>
+    public float[] ToImages(float[] samples) => Autoencoder is { } a ? LatentCodec.DecodeLatents(a, samples, device: _device) : samples;
+
+    private readonly Device? _device;
 
     public IDenoiser Denoiser { get; }
 
@@ -70,9 +85,14 @@ internal sealed class SampleModel : IDisposable
         var torchDevice = CommonOptions.PrepareTorch(device, threads);
         var ckpt = Checkpoint.Load(path);
         var network = ckpt.LoadNetwork(useEma, torchDevice);
+        var autoencoder = ckpt.Manifest.Trainer.LatentAutoencoder?.Load(path, torchDevice);
         return new SampleModel(new TorchSharpDenoiser(network, ckpt.Manifest.Trainer.PredictionType, torchDevice),
-            ckpt.CreateSchedule(), ckpt.Manifest.ClassNames, network);
+            ckpt.CreateSchedule(), ckpt.Manifest.ClassNames, network, autoencoder, torchDevice);
     }
 
-    public void Dispose() => _owner.Dispose();
+    public void Dispose()
+    {
+        _owner.Dispose();
+        Autoencoder?.Dispose();
+    }
 }

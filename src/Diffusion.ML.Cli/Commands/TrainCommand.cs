@@ -2,6 +2,7 @@ using System.CommandLine;
 using Diffusion.ML.Data;
 using Diffusion.ML.Sampling;
 using Diffusion.ML.Schedules;
+using Diffusion.ML.TorchSharp.Autoencoders;
 using Diffusion.ML.TorchSharp.Modules;
 using Diffusion.ML.TorchSharp.Training;
 using Spectre.Console;
@@ -18,6 +19,8 @@ internal static class TrainCommand
         var dataPath = new Option<string?>("--data-path") { Description = "file or folder of the data (default: the data set's usual place)" };
         var output = new Option<string>("--output", "-o") { Description = "checkpoint file to write", Required = true };
         var resume = new Option<bool>("--resume") { Description = "continue the run stored in --output" };
+        var autoencoder = new Option<string?>("--autoencoder") { Description = "latent diffusion: train on the scaled latents of this autoencoder checkpoint (train-vae / train-vqvae); sample decodes with it" };
+        var autoencoderEma = new Option<bool>("--autoencoder-ema") { Description = "use the autoencoder's EMA weights" };
         var steps = new Option<long>("--steps") { Description = "total optimisation steps", DefaultValueFactory = _ => 10_000 };
         var batch = new Option<int>("--batch-size") { Description = "examples per step", DefaultValueFactory = _ => 64 };
         var lr = new Option<double>("--lr") { Description = "peak AdamW learning rate", DefaultValueFactory = _ => 2e-4 };
@@ -49,7 +52,7 @@ internal static class TrainCommand
 
         var command = new Command("train", "Train a DDPM denoiser (UNet or DiT for images, MLP for 2-D points).")
         {
-            dataset, dataPath, output, resume, steps, batch, lr, warmup, prediction, schedule, zeroSnr, minSnr, ema, dropout, clip,
+            dataset, dataPath, output, resume, autoencoder, autoencoderEma, steps, batch, lr, warmup, prediction, schedule, zeroSnr, minSnr, ema, dropout, clip,
             model, baseChannels, attention, ditSize, patchSize, hiddenSize, depth, heads, unconditional, learnSigma, hybridWeight, every, seed, device, threads,
         };
         command.SetAction((parse, cancellationToken) => CliApp.Run(() =>
@@ -60,6 +63,18 @@ internal static class TrainCommand
                 throw new ArgumentException($"'{path}' already exists. Pass --resume to continue that run, or choose another --output.");
             ImageDataset data = DatasetCatalog.Load(parse.GetValue(dataset)!, parse.GetValue(dataPath), parse.GetValue(seed));
             AnsiConsole.MarkupLine($"data: [bold]{data.Count}[/] examples of {data.Channels}x{data.Height}x{data.Width}, {data.ClassCount} classes");
+            // Latent diffusion: a resumed run re-encodes with the autoencoder its checkpoint names; a new one with --autoencoder.
+            var latentAutoencoder = parse.GetValue(resume) && File.Exists(path)
+                ? Checkpoint.Load(path).Manifest.Trainer.LatentAutoencoder
+                : parse.GetValue(autoencoder) is { } autoencoderPath
+                    ? LatentAutoencoderReference.Create(autoencoderPath, path, parse.GetValue(autoencoderEma))
+                    : null;
+            if (latentAutoencoder is not null)
+            {
+                using var model = latentAutoencoder.Load(path, torchDevice);
+                data = LatentCodec.EncodeToDataset(model, data, device: torchDevice);
+                AnsiConsole.MarkupLine($"latents: {data.Channels}x{data.Height}x{data.Width} per example (latent scale {model.LatentScale:0.###})");
+            }
 
             DdpmTrainer trainer;
             if (parse.GetValue(resume) && File.Exists(path))
@@ -101,6 +116,7 @@ internal static class TrainCommand
                     GradientClipNorm = parse.GetValue(clip),
                     HybridLossWeight = parse.GetValue(hybridWeight),
                     Seed = parse.GetValue(seed),
+                    LatentAutoencoder = latentAutoencoder,
                 };
                 trainer = new DdpmTrainer(network, data, options, torchDevice);
                 AnsiConsole.MarkupLine($"model: {network.Kind}, {network.ParameterCount:N0} parameters, {network.ClassCount} classes");

@@ -29,14 +29,17 @@ public sealed class GenerationJob
         var spec = options.Spec;
         if (!spec.SampleShape.SequenceEqual(denoiser.SampleShape))
             throw new ArgumentException($"The job is for samples of shape [{string.Join(", ", spec.SampleShape)}]; the model makes [{string.Join(", ", denoiser.SampleShape)}].");
-        if (spec.SampleShape.Count != 3 || spec.SampleShape[0] is not (1 or 3))
-            throw new ArgumentException($"A generation job writes PNG images (1 or 3 channels); this model makes samples of shape [{string.Join(", ", spec.SampleShape)}]. Use the sample command for points.");
+        if ((options.Decode is null) != (options.ImageShape is null))
+            throw new ArgumentException("Decode and ImageShape go together: give both (latent diffusion) or neither.");
+        var imageShape = options.ImageShape ?? spec.SampleShape;
+        if (imageShape.Count != 3 || imageShape[0] is not (1 or 3))
+            throw new ArgumentException($"A generation job writes PNG images (1 or 3 channels); this model makes samples of shape [{string.Join(", ", imageShape)}]. Use the sample command for points.");
         if (spec.Count < 1) throw new ArgumentException($"A job needs at least one sample; got {spec.Count}.");
         if (options.BatchSize < 1) throw new ArgumentException($"The batch size must be positive; got {options.BatchSize}.");
         _pipeline = new DiffusionPipeline(denoiser, schedule);
         _sampler = Samplers.Create(spec.Sampler, spec.SamplerSettings);
         _options = options;
-        (_channels, _height, _width) = (spec.SampleShape[0], spec.SampleShape[1], spec.SampleShape[2]);
+        (_channels, _height, _width) = (imageShape[0], imageShape[1], imageShape[2]);
         _digits = Math.Max(6, (spec.FirstIndex + spec.Count - 1).ToString(System.Globalization.CultureInfo.InvariantCulture).Length);
     }
 
@@ -76,6 +79,7 @@ public sealed class GenerationJob
             var batchOptions = spec.ToGenerationOptions(first, count, count);
             float[] samples = _pipeline.Generate(_sampler, batchOptions, progress is null ? null : new Relay(p =>
                 progress.Report(new GenerationJobProgress(done, end - start, skipped, p.Step, p.Steps, count))), cancellationToken);
+            if (_options.Decode is { } decode) samples = decode(samples);
             int length = _channels * _height * _width;
             for (int k = 0; k < count; k++)
                 PngWriter.SaveImage(Path.Combine(directory, FileName(first + k)), samples.AsSpan(k * length, length), _channels, _height, _width);

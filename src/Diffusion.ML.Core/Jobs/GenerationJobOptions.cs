@@ -18,6 +18,16 @@ public sealed record GenerationJobOptions
     /// <summary>Class names for the manifest, indexed by label; null when the model has none.</summary>
     public IReadOnlyList<string>? ClassNames { get; init; }
 
+    /// <summary>
+    /// For a latent diffusion model: turns a batch of samples (scaled latents) into images of <see cref="ImageShape"/>
+    /// (an autoencoder's decoder). Null writes the samples themselves. It must be deterministic for resumed and sharded
+    /// jobs to match.
+    /// </summary>
+    public Func<float[], float[]>? Decode { get; init; }
+
+    /// <summary>Shape of one decoded image, <c>[C, H, W]</c>, when <see cref="Decode"/> is set.</summary>
+    public IReadOnlyList<int>? ImageShape { get; init; }
+
     /// <summary>When the shard is complete, also write its images as one uint8 .npy array [N, H, W, C].</summary>
     public bool WriteNpy { get; init; }
 }

@@ -1,17 +1,10 @@
-using System.Security.Cryptography;
+using Diffusion.ML.Data;
 
 namespace Diffusion.ML.Zoo;
 
 /// <summary>Compares a local file with the size and SHA-256 a manifest records.</summary>
 public static class ZooFileCheck
 {
-    /// <summary>Lower-case hex SHA-256 of the file at <paramref name="path"/>, read as a stream.</summary>
-    public static string Sha256Hex(string path)
-    {
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
-        return Convert.ToHexStringLower(SHA256.HashData(stream));
-    }
-
     /// <summary>Whether <paramref name="path"/> exists with exactly <paramref name="expected"/>'s size and SHA-256.</summary>
     public static bool Matches(string path, ZooFile expected) => File.Exists(path) && Mismatch(path, expected) is null;
 
@@ -22,7 +15,7 @@ public static class ZooFileCheck
     {
         long size = new FileInfo(path).Length;
         if (size != expected.Size) return $"it has {size:N0} bytes, the manifest says {expected.Size:N0}";
-        string actual = Sha256Hex(path);
+        string actual = FileHash.Sha256Hex(path);
         return actual == expected.Sha256 ? null : $"its SHA-256 is {actual}, the manifest says {expected.Sha256}";
     }
 }

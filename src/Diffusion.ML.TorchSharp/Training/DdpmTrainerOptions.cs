@@ -54,6 +54,12 @@ public sealed record DdpmTrainerOptions
     /// </summary>
     public double HybridLossWeight { get; init; } = 0.001;
 
+    /// <summary>
+    /// For a latent diffusion model (Rombach et al. 2022): the autoencoder whose scaled latents are the training data,
+    /// stored with the checkpoint so that sampling decodes with it and resuming re-encodes with it. Null for pixel models.
+    /// </summary>
+    public Autoencoders.LatentAutoencoderReference? LatentAutoencoder { get; init; }
+
     /// <summary>Seed of every random choice (data order, timesteps, noise, label dropout, dropout layers). Default 0.</summary>
     public long Seed { get; init; }
 

@@ -25,7 +25,7 @@ public sealed class RepositoryZooManifestTests
                 string path = ZooCacheLayout.FilePath(Path.Combine(zoo, model.Id), file.Path);
                 Assert.IsTrue(File.Exists(path), $"{model.Id}: {file.Path} is missing");
                 Assert.IsNull(ZooFileCheck.Mismatch(path, file),
-                    $"{model.Id}/{file.Path} changed: update zoo/manifest.json (size {new FileInfo(path).Length}, sha256 {ZooFileCheck.Sha256Hex(path)})");
+                    $"{model.Id}/{file.Path} changed: update zoo/manifest.json (size {new FileInfo(path).Length}, sha256 {Diffusion.ML.Data.FileHash.Sha256Hex(path)})");
             }
             Assert.IsTrue(File.Exists(Path.Combine(zoo, model.Id, model.Card!)), $"{model.Id}: its card is missing");
             Assert.IsNotEmpty(model.Metrics, $"{model.Id}: no metrics");
