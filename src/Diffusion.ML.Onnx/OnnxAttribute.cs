@@ -41,6 +41,10 @@ public sealed class OnnxAttribute
         return new OnnxAttribute(proto);
     }
 
+    /// <summary>A graph attribute (a control-flow operator's body).</summary>
+    internal static OnnxAttribute Graph(string name, GraphProto graph)
+        => new(new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Graph, G = graph });
+
     /// <summary>A float-list attribute.</summary>
     /// <param name="name">Attribute name.</param>
     /// <param name="values">Values.</param>

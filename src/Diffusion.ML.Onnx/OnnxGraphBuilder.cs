@@ -36,6 +36,7 @@ public sealed class OnnxGraphBuilder
     public const long MaxInitializerBytes = int.MaxValue - (64L << 20);
 
     private readonly GraphProto _graph;
+    private GraphProto _target; // where nodes go: the main graph, or the body of the Loop being built
     private readonly HashSet<string> _names = new(StringComparer.Ordinal);
     private readonly List<string> _scopes = [];
     private readonly Dictionary<string, OnnxValue> _constants = new(StringComparer.Ordinal);
@@ -51,6 +52,7 @@ public sealed class OnnxGraphBuilder
             throw new ArgumentOutOfRangeException(nameof(opset), opset, $"Supported ONNX opsets are {MinOpset} to {MaxOpset}; got {opset}.");
         Opset = opset;
         _graph = new GraphProto { Name = graphName };
+        _target = _graph;
     }
 
     /// <summary>The opset of the default domain the graph is written for.</summary>
@@ -192,6 +194,53 @@ public sealed class OnnxGraphBuilder
         for (int i = 1; i < outputCount; i++) outputs[i] = UniqueName($"{opType}:{i}");
         AddNode(opType, inputs, outputs, attributes, baseName);
         return outputs.Select(o => new OnnxValue(o)).ToArray();
+    }
+
+    // ---- control flow ------------------------------------------------------------------------------------------------
+
+    /// <summary>A loop-carried value of <see cref="Loop"/>: its value before the first iteration, element type and shape.</summary>
+    public readonly record struct LoopState(OnnxValue Initial, OnnxElementType Type, OnnxDim[] Shape);
+
+    /// <summary>
+    /// ONNX <c>Loop</c> run <paramref name="tripCount"/> times (int64 scalar) over loop-carried values: <paramref name="body"/>
+    /// receives the iteration number (int64 scalar) and the current values and returns the next ones, built with this
+    /// builder (its nodes go into the loop body; weights and constants stay in the main graph, which the body may read).
+    /// </summary>
+    /// <param name="tripCount">int64 scalar: the number of iterations.</param>
+    /// <param name="states">The loop-carried values.</param>
+    /// <param name="body">(iteration, current values) -&gt; next values, one per state, of the same types and shapes.</param>
+    /// <returns>The values after the last iteration.</returns>
+    public IReadOnlyList<OnnxValue> Loop(OnnxValue tripCount, IReadOnlyList<LoopState> states, Func<OnnxValue, IReadOnlyList<OnnxValue>, IReadOnlyList<OnnxValue>> body)
+    {
+        ArgumentNullException.ThrowIfNull(states);
+        ArgumentNullException.ThrowIfNull(body);
+        if (_target != _graph) throw new InvalidOperationException("Nested loops are not supported.");
+        var graph = new GraphProto { Name = UniqueName("loop_body") };
+        string iteration = UniqueName("loop_iteration"), conditionIn = UniqueName("loop_condition");
+        graph.Input.Add(ValueInfo(iteration, OnnxElementType.Int64, []));
+        graph.Input.Add(ValueInfo(conditionIn, OnnxElementType.Bool, []));
+        var current = states.Select(s =>
+        {
+            string name = UniqueName("loop_state");
+            graph.Input.Add(ValueInfo(name, s.Type, s.Shape));
+            return new OnnxValue(name);
+        }).ToArray();
+        _target = graph;
+        try
+        {
+            var next = body(new OnnxValue(iteration), current);
+            if (next.Count != states.Count)
+                throw new ArgumentException($"The loop body returned {next.Count} values for {states.Count} loop-carried states.", nameof(body));
+            graph.Output.Add(ValueInfo(Identity(new OnnxValue(conditionIn)).Name, OnnxElementType.Bool, []));
+            for (int i = 0; i < next.Count; i++)
+                graph.Output.Add(ValueInfo(Identity(next[i]).Name, states[i].Type, states[i].Shape)); // a fresh name per output
+        }
+        finally
+        {
+            _target = _graph;
+        }
+        var always = Shared("bool(true)", () => Unscoped(() => AddRawInitializer("const_true", TensorProto.Types.DataType.Bool, [1], 1, [])));
+        return Node("Loop", [tripCount, always, .. states.Select(s => (OnnxValue?)s.Initial)], states.Count, OnnxAttribute.Graph("body", graph));
     }
 
     // ---- element-wise --------------------------------------------------------------------------------------------
@@ -510,7 +559,7 @@ public sealed class OnnxGraphBuilder
         for (int i = 0; i <= last; i++) node.Input.Add(inputs[i]?.Name ?? "");
         node.Output.AddRange(outputs);
         foreach (var attribute in attributes) node.Attribute.Add(attribute.Proto.Clone());
-        _graph.Node.Add(node);
+        _target.Node.Add(node);
     }
 
     private void Reserve(string name)

@@ -19,6 +19,9 @@ public enum OnnxElementType
 
     /// <summary>64-bit signed integer.</summary>
     Int64 = 7,
+
+    /// <summary>Boolean (a Loop's condition).</summary>
+    Bool = 9,
 }
 
 /// <summary>One dimension of a graph input or output: a fixed size or a named symbolic size such as "batch".</summary>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Diffusion.ML.Onnx;
+using Diffusion.ML.TorchSharp.Onnx;
 
 namespace Diffusion.ML.Cli.Tests;
 
@@ -63,5 +64,12 @@ public sealed class ExportCommandTests
         Assert.AreEqual(0, Run("sample", "--backend", "onnx", "-c", onnx, "--classes", "all", "--guidance", "2", "--count", "10", "--steps", "3", "-o", outDir));
         Assert.IsTrue(File.Exists(Path.Combine(outDir, "grid.png")));
         Assert.AreEqual(10, Directory.GetFiles(outDir, "sample_*.png").Length);
+
+        string generator = Path.Combine(_dir, "digits-ddim.onnx");
+        Assert.AreEqual(0, Run("export", "-c", ckpt, "-o", generator, "--sampler", "ddim"));
+        var loop = OnnxModel.Load(generator);
+        Assert.IsTrue(loop.OperatorCounts.ContainsKey("Loop"));
+        CollectionAssert.AreEquivalent(new[] { "noise", "steps", "class_labels", "guidance_scale" }, loop.InputNames.ToArray());
+        Assert.AreEqual("ddim", loop.Metadata[GeneratorOnnxExporter.SamplerKey]);
     }
 }

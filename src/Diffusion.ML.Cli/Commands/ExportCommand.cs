@@ -20,10 +20,12 @@ internal static class ExportCommand
             DefaultValueFactory = _ => OnnxGraphBuilder.DefaultOpset,
         };
         var raw = new Option<bool>("--raw-weights") { Description = "export the trained weights instead of their EMA" };
+        var sampler = new Option<string?>("--sampler") { Description = "ddim: export the whole sampler (DDIM with classifier-free guidance, an ONNX Loop) as a one-file generator: noise, steps, class_labels, guidance_scale -> images" };
+        sampler.AcceptOnlyFromAmong("ddim");
 
         var command = new Command("export", "Export a checkpoint's denoiser to ONNX, with its schedule, classes and sample shape as metadata.")
         {
-            checkpoint, output, opset, raw,
+            checkpoint, output, opset, raw, sampler,
         };
         command.SetAction((parse, cancellationToken) => CliApp.Run(() =>
         {
@@ -34,7 +36,11 @@ internal static class ExportCommand
             OnnxModel model;
             try
             {
-                model = DenoiserOnnxExporter.Export(ckpt, parse.GetValue(opset), useEma: !parse.GetValue(raw));
+                if (parse.GetValue(sampler) is not null && ckpt.Manifest.Trainer.LatentAutoencoder is not null)
+                    throw new ArgumentException($"'{source}' generates latents; a one-file generator would output latents, not images. Export the denoiser and the VAE decoder instead.");
+                model = parse.GetValue(sampler) is null
+                    ? DenoiserOnnxExporter.Export(ckpt, parse.GetValue(opset), useEma: !parse.GetValue(raw))
+                    : GeneratorOnnxExporter.ExportDdim(ckpt, parse.GetValue(opset), useEma: !parse.GetValue(raw));
             }
             catch (NotSupportedException e)
             {

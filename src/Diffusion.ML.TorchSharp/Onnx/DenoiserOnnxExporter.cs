@@ -89,13 +89,20 @@ public static class DenoiserOnnxExporter
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
         using var network = checkpoint.LoadNetwork(useEma);
-        return Export(network, new DenoiserOnnxExportOptions
+        return Export(network, OptionsOf(checkpoint, opset, useEma));
+    }
+
+    /// <summary>The export options of a checkpoint: its prediction type, noise schedule and class names, and which weights.</summary>
+    public static DenoiserOnnxExportOptions OptionsOf(Checkpoint checkpoint, int opset, bool useEma)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        return new DenoiserOnnxExportOptions
         {
             Opset = opset,
             PredictionType = checkpoint.Manifest.Trainer.PredictionType,
             NoiseSchedule = checkpoint.Manifest.Trainer.Schedule,
             ClassNames = checkpoint.Manifest.ClassNames,
             Weights = useEma ? "ema" : "raw",
-        });
+        };
     }
 }
