@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Diffusion.ML.Data;
 using Diffusion.ML.Sampling;
 using Diffusion.ML.TorchSharp.Training;
@@ -112,22 +111,9 @@ public sealed class AutoencoderTrainer : IDisposable
     public void Train(long totalSteps, string? checkpointPath = null, int checkpointEvery = 0, IProgress<AutoencoderProgress>? progress = null,
         CancellationToken cancellationToken = default)
     {
-        var clock = Stopwatch.StartNew();
-        long firstStep = Step;
-        while (Step < totalSteps)
-        {
-            if (cancellationToken.IsCancellationRequested)
-            {
-                if (checkpointPath is not null) SaveCheckpoint(checkpointPath);
-                cancellationToken.ThrowIfCancellationRequested();
-            }
-            double loss = TrainStep();
-            double stepsPerSecond = (Step - firstStep) / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
-            progress?.Report(new AutoencoderProgress(Step, totalSteps, loss, LastMetrics, stepsPerSecond * Options.BatchSize,
-                TimeSpan.FromSeconds((totalSteps - Step) / Math.Max(stepsPerSecond, 1e-9))));
-            if (checkpointPath is not null && checkpointEvery > 0 && Step % checkpointEvery == 0 && Step < totalSteps)
-                SaveCheckpoint(checkpointPath);
-        }
+        TrainingLoop.Run(() => Step, totalSteps, Options.BatchSize, TrainStep,
+            progress is null ? null : (step, loss, rate, left) => progress.Report(new AutoencoderProgress(step, totalSteps, loss, LastMetrics, rate, left)),
+            checkpointPath is null ? null : () => SaveCheckpoint(checkpointPath), checkpointEvery, cancellationToken);
         UpdateLatentScale();
         if (checkpointPath is not null) SaveCheckpoint(checkpointPath);
     }

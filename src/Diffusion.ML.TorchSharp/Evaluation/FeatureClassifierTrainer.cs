@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Diffusion.ML.Data;
 using Diffusion.ML.Sampling;
 using Diffusion.ML.TorchSharp.Training;
@@ -105,17 +104,10 @@ public sealed class FeatureClassifierTrainer : IDisposable
     /// <param name="cancellationToken">Stops training after the current step (then it throws <see cref="OperationCanceledException"/>).</param>
     public void Train(IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
-        var clock = Stopwatch.StartNew();
-        long firstStep = Step;
         Network.train();
-        while (Step < TotalSteps)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            double loss = TrainStep();
-            double stepsPerSecond = (Step - firstStep) / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
-            progress?.Report(new TrainingProgress(Step, TotalSteps, loss, stepsPerSecond * Options.BatchSize,
-                TimeSpan.FromSeconds((TotalSteps - Step) / Math.Max(stepsPerSecond, 1e-9))));
-        }
+        TrainingLoop.Run(() => Step, TotalSteps, Options.BatchSize, TrainStep,
+            progress is null ? null : (step, loss, rate, left) => progress.Report(new TrainingProgress(step, TotalSteps, loss, rate, left)),
+            save: null, checkpointEvery: 0, cancellationToken);
         Network.eval();
     }
 

@@ -64,20 +64,22 @@ public static class DenoiserOnnxExporter
         }
         graph.AddOutput(output, DiffusionModelMetadata.OutputName, OnnxElementType.Float, [batch, .. exportable.OnnxOutputDims]);
 
-        var metadata = new DiffusionModelMetadata
-        {
-            ModelKind = network.Kind,
-            ModelConfig = network.ConfigJson,
-            SampleShape = network.SampleShape.Select(d => (int)d).ToArray(),
-            PredictionType = options.PredictionType,
-            ClassCount = network.ClassCount,
-            ClassNames = options.ClassNames,
-            NoiseSchedule = options.NoiseSchedule,
-            Weights = options.Weights,
-        };
-        return graph.Build(metadata.ToProperties(),
+        return graph.Build(MetadataOf(network, options).ToProperties(),
             $"Diffusion.ML {network.Kind} denoiser: out = model(x, t{(network.ClassCount > 0 ? ", class_labels" : "")}).");
     }
+
+    /// <summary>The self-describing metadata of an export of <paramref name="network"/>.</summary>
+    internal static DiffusionModelMetadata MetadataOf(DenoiserNetwork network, DenoiserOnnxExportOptions options) => new()
+    {
+        ModelKind = network.Kind,
+        ModelConfig = network.ConfigJson,
+        SampleShape = network.SampleShape.Select(d => (int)d).ToArray(),
+        PredictionType = options.PredictionType,
+        ClassCount = network.ClassCount,
+        ClassNames = options.ClassNames,
+        NoiseSchedule = options.NoiseSchedule,
+        Weights = options.Weights,
+    };
 
     /// <summary>Exports the network of a checkpoint with its prediction type, noise schedule and class names.</summary>
     /// <param name="checkpoint">A checkpoint written by training.</param>

@@ -88,18 +88,7 @@ public static class GeneratorOnnxExporter
         }
         graph.AddOutput(final[0], ImagesOutputName, OnnxElementType.Float, sampleDims);
 
-        var metadata = new DiffusionModelMetadata
-        {
-            ModelKind = network.Kind,
-            ModelConfig = network.ConfigJson,
-            SampleShape = network.SampleShape.Select(d => (int)d).ToArray(),
-            PredictionType = options.PredictionType,
-            ClassCount = network.ClassCount,
-            ClassNames = options.ClassNames,
-            NoiseSchedule = scheduleOptions,
-            Weights = options.Weights,
-        };
-        var properties = new Dictionary<string, string>(metadata.ToProperties()) { [SamplerKey] = "ddim" };
+        var properties = new Dictionary<string, string>(DenoiserOnnxExporter.MetadataOf(network, options).ToProperties()) { [SamplerKey] = "ddim" };
         return graph.Build(properties, $"Diffusion.ML DDIM generator around a {network.Kind}: images = ddim(noise, steps" +
             (conditional ? ", class_labels, guidance_scale)." : ")."));
     }

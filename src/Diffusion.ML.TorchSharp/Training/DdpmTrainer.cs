@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Diffusion.ML.Data;
 using Diffusion.ML.Sampling;
 using Diffusion.ML.Schedules;
@@ -153,23 +152,9 @@ public sealed class DdpmTrainer : IDisposable
     public void Train(long totalSteps, string? checkpointPath = null, int checkpointEvery = 0, IProgress<TrainingProgress>? progress = null,
         CancellationToken cancellationToken = default)
     {
-        var clock = Stopwatch.StartNew();
-        long firstStep = Step;
-        while (Step < totalSteps)
-        {
-            if (cancellationToken.IsCancellationRequested)
-            {
-                if (checkpointPath is not null) SaveCheckpoint(checkpointPath);
-                cancellationToken.ThrowIfCancellationRequested();
-            }
-            double loss = TrainStep();
-            double seconds = clock.Elapsed.TotalSeconds, stepsDone = Step - firstStep;
-            double stepsPerSecond = stepsDone / Math.Max(seconds, 1e-9);
-            progress?.Report(new TrainingProgress(Step, totalSteps, loss, stepsPerSecond * Options.BatchSize,
-                TimeSpan.FromSeconds((totalSteps - Step) / Math.Max(stepsPerSecond, 1e-9))));
-            if (checkpointPath is not null && checkpointEvery > 0 && Step % checkpointEvery == 0 && Step < totalSteps)
-                SaveCheckpoint(checkpointPath);
-        }
+        TrainingLoop.Run(() => Step, totalSteps, Options.BatchSize, TrainStep,
+            progress is null ? null : (step, loss, rate, left) => progress.Report(new TrainingProgress(step, totalSteps, loss, rate, left)),
+            checkpointPath is null ? null : () => SaveCheckpoint(checkpointPath), checkpointEvery, cancellationToken);
         if (checkpointPath is not null) SaveCheckpoint(checkpointPath);
     }
 

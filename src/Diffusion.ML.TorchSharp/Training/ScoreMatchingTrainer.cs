@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Diffusion.ML.Langevin;
 using Diffusion.ML.Sampling;
 using Diffusion.ML.TorchSharp.Modules;
@@ -134,19 +133,10 @@ public sealed class ScoreMatchingTrainer : IDisposable
     /// <param name="totalSteps">Step count to reach.</param>
     /// <param name="progress">Receives progress after each step.</param>
     /// <param name="cancellationToken">Stops training after the current step (then it throws <see cref="OperationCanceledException"/>).</param>
-    public void Train(long totalSteps, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
-    {
-        var clock = Stopwatch.StartNew();
-        long firstStep = Step;
-        while (Step < totalSteps)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            double loss = TrainStep();
-            double stepsPerSecond = (Step - firstStep) / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
-            progress?.Report(new TrainingProgress(Step, totalSteps, loss, stepsPerSecond * Options.BatchSize,
-                TimeSpan.FromSeconds((totalSteps - Step) / Math.Max(stepsPerSecond, 1e-9))));
-        }
-    }
+    public void Train(long totalSteps, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        TrainingLoop.Run(() => Step, totalSteps, Options.BatchSize, TrainStep,
+            progress is null ? null : (step, loss, rate, left) => progress.Report(new TrainingProgress(step, totalSteps, loss, rate, left)),
+            save: null, checkpointEvery: 0, cancellationToken);
 
     private void UpdateEma(long step)
     {
