@@ -71,5 +71,8 @@ public sealed class ExportCommandTests
         Assert.IsTrue(loop.OperatorCounts.ContainsKey("Loop"));
         CollectionAssert.AreEquivalent(new[] { "noise", "steps", "class_labels", "guidance_scale" }, loop.InputNames.ToArray());
         Assert.AreEqual("ddim", loop.Metadata[GeneratorOnnxExporter.SamplerKey]);
+        string dpm = Path.Combine(_dir, "digits-dpm.onnx");
+        Assert.AreEqual(0, Run("export", "-c", ckpt, "-o", dpm, "--sampler", "dpm-solver++-2m"));
+        Assert.AreEqual("dpm-solver++-2m", OnnxModel.Load(dpm).Metadata[GeneratorOnnxExporter.SamplerKey]);
     }
 }

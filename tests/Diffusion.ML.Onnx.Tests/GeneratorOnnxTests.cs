@@ -57,7 +57,7 @@ public sealed class GeneratorOnnxTests
         using var net = SmoothUNet(AttentionConditional, 7);
         var schedule = new NoiseScheduleOptions();
         string path = Path.Combine(_dir, "generator.onnx");
-        GeneratorOnnxExporter.ExportDdim(net, new DenoiserOnnxExportOptions { NoiseSchedule = schedule }).Save(path);
+        GeneratorOnnxExporter.Export(net, new DenoiserOnnxExportOptions { NoiseSchedule = schedule }).Save(path);
 
         int[] classes = [0, 2, 1, 0];
         var generation = new GenerationOptions { Count = 4, BatchSize = 4, NumInferenceSteps = 50, Seed = 11, ClassLabels = classes, GuidanceScale = guidance };
@@ -77,12 +77,34 @@ public sealed class GeneratorOnnxTests
         using var net = SmoothUNet(PlainUnconditional, 3); // 2 channels in, 4 out (learned variance)
         var schedule = new NoiseScheduleOptions();
         string path = Path.Combine(_dir, "plain.onnx");
-        GeneratorOnnxExporter.ExportDdim(net, new DenoiserOnnxExportOptions { NoiseSchedule = schedule }).Save(path);
+        GeneratorOnnxExporter.Export(net, new DenoiserOnnxExportOptions { NoiseSchedule = schedule }).Save(path);
         var generation = new GenerationOptions { Count = 2, BatchSize = 2, NumInferenceSteps = 10, Seed = 4 };
         float[] expected = new DiffusionPipeline(new TorchSharpDenoiser(net, PredictionType.Epsilon), new NoiseSchedule(schedule))
             .Generate(new DdimSampler(), generation);
         float[] actual = RunGenerator(path, StartingNoise(4, 2, 128), [2, 2, 8, 8], 10, null, 1, GraphOptimizationLevel.ORT_ENABLE_ALL);
         Assert.IsLessThanOrEqualTo(1e-3, expected.Zip(actual, (a, b) => Math.Abs(a - b)).Max());
-        Assert.ThrowsExactly<ArgumentException>(() => GeneratorOnnxExporter.ExportDdim(net, new DenoiserOnnxExportOptions()), "the schedule is required");
+        Assert.ThrowsExactly<ArgumentException>(() => GeneratorOnnxExporter.Export(net, new DenoiserOnnxExportOptions()), "the schedule is required");
+    }
+
+    [TestMethod]
+    [DataRow(20, 1.0)]
+    [DataRow(8, 3.0)]
+    public void GuidedDpmSolverPlusPlus2MInOneGraphEqualsTheCSharpSampler(int steps, double guidance)
+    {
+        using var net = SmoothUNet(AttentionConditional, 9);
+        var schedule = new NoiseScheduleOptions();
+        string path = Path.Combine(_dir, "dpm.onnx");
+        GeneratorOnnxExporter.Export(net, new DenoiserOnnxExportOptions { NoiseSchedule = schedule }, OnnxGeneratorSampler.DpmSolverPlusPlus2M).Save(path);
+
+        int[] classes = [1, 0, 2];
+        var generation = new GenerationOptions { Count = 3, BatchSize = 3, NumInferenceSteps = steps, Seed = 21, ClassLabels = classes, GuidanceScale = guidance };
+        float[] expected = new DiffusionPipeline(new TorchSharpDenoiser(net, PredictionType.Epsilon), new NoiseSchedule(schedule))
+            .Generate(new DpmSolverPlusPlusSampler(order: 2), generation);
+        float[] actual = RunGenerator(path, StartingNoise(21, 3, 64), [3, 1, 8, 8], steps, classes.Select(c => (long)c).ToArray(), (float)guidance,
+            GraphOptimizationLevel.ORT_ENABLE_ALL);
+        double max = expected.Zip(actual, (a, b) => Math.Abs(a - b)).Max();
+        TestContext.WriteLine($"{steps}-step DPM-Solver++(2M) generator, guidance {guidance}: max |onnx loop - C#| = {max:E2}");
+        Assert.IsGreaterThan(0.05, expected.Max(v => Math.Abs(v)), "non-trivial samples");
+        Assert.IsLessThanOrEqualTo(guidance == 1.0 ? 1e-3 : 5e-3, max);
     }
 }

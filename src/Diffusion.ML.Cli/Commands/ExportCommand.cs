@@ -20,8 +20,8 @@ internal static class ExportCommand
             DefaultValueFactory = _ => OnnxGraphBuilder.DefaultOpset,
         };
         var raw = new Option<bool>("--raw-weights") { Description = "export the trained weights instead of their EMA" };
-        var sampler = new Option<string?>("--sampler") { Description = "ddim: export the whole sampler (DDIM with classifier-free guidance, an ONNX Loop) as a one-file generator: noise, steps, class_labels, guidance_scale -> images" };
-        sampler.AcceptOnlyFromAmong("ddim");
+        var sampler = new Option<string?>("--sampler") { Description = "ddim or dpm-solver++-2m: export the whole sampler with classifier-free guidance (an ONNX Loop) as a one-file generator: noise, steps, class_labels, guidance_scale -> images" };
+        sampler.AcceptOnlyFromAmong([.. Enum.GetValues<OnnxGeneratorSampler>().Select(GeneratorOnnxExporter.NameOf)]);
 
         var command = new Command("export", "Export a checkpoint's denoiser to ONNX, with its schedule, classes and sample shape as metadata.")
         {
@@ -40,7 +40,8 @@ internal static class ExportCommand
                     throw new ArgumentException($"'{source}' generates latents; a one-file generator would output latents, not images. Export the denoiser and the VAE decoder instead.");
                 model = parse.GetValue(sampler) is null
                     ? DenoiserOnnxExporter.Export(ckpt, parse.GetValue(opset), useEma: !parse.GetValue(raw))
-                    : GeneratorOnnxExporter.ExportDdim(ckpt, parse.GetValue(opset), useEma: !parse.GetValue(raw));
+                    : GeneratorOnnxExporter.Export(ckpt, Enum.GetValues<OnnxGeneratorSampler>().Single(s => GeneratorOnnxExporter.NameOf(s) == parse.GetValue(sampler)),
+                        parse.GetValue(opset), useEma: !parse.GetValue(raw));
             }
             catch (NotSupportedException e)
             {

@@ -6,13 +6,25 @@ using TorchSharp;
 
 namespace Diffusion.ML.TorchSharp.Onnx;
 
+/// <summary>The samplers <see cref="GeneratorOnnxExporter"/> writes into a graph.</summary>
+public enum OnnxGeneratorSampler
+{
+    /// <summary>DDIM with eta = 0 (Song, Meng and Ermon 2021, eq. 12).</summary>
+    Ddim,
+
+    /// <summary>DPM-Solver++(2M), midpoint form, first order at the first step and x_0 at the last (Lu et al. 2022, Alg. 2).</summary>
+    DpmSolverPlusPlus2M,
+}
+
 /// <summary>
-/// Exports a whole sampler as one ONNX graph: DDIM (Song, Meng and Ermon 2021, eq. 12 with eta = 0) on "leading"
-/// timesteps, with classifier-free guidance (Ho and Salimans 2022), as an ONNX <c>Loop</c> whose body holds the network.
+/// Exports a whole sampler as one ONNX graph: DDIM (Song, Meng and Ermon 2021, eq. 12 with eta = 0) or DPM-Solver++(2M)
+/// (Lu et al. 2022) on "leading" timesteps, with classifier-free guidance (Ho and Salimans 2022), as an ONNX <c>Loop</c>
+/// whose body holds the network.
 /// Inputs: <c>noise</c> (x_T, <c>[batch, ...sample shape]</c>), <c>steps</c> (int64 scalar) and, for class-conditional
 /// networks, <c>class_labels</c> (int64 <c>[batch]</c>) and <c>guidance_scale</c> (float scalar); output <c>images</c> in
 /// [-1, 1]. Any ONNX Runtime binding (Python, JavaScript, C++, C#) generates images with it and nothing else; the result
-/// equals the C# <see cref="DdimSampler"/> with the default options (clipped x_0, no rescale or thresholding).
+/// equals the C# <see cref="DdimSampler"/> or <see cref="DpmSolverPlusPlusSampler"/> (order 2) with the default options
+/// (clipped x_0, no rescale or thresholding).
 /// </summary>
 public static class GeneratorOnnxExporter
 {
@@ -31,12 +43,16 @@ public static class GeneratorOnnxExporter
     /// <summary>Metadata key naming the exported sampler.</summary>
     public const string SamplerKey = DiffusionModelMetadata.KeyPrefix + "sampler";
 
-    /// <summary>Exports DDIM around <paramref name="network"/> for the schedule in <paramref name="options"/>.</summary>
+    /// <summary>The name of a sampler in the metadata and on the command line.</summary>
+    public static string NameOf(OnnxGeneratorSampler sampler) => sampler == OnnxGeneratorSampler.Ddim ? "ddim" : "dpm-solver++-2m";
+
+    /// <summary>Exports <paramref name="sampler"/> around <paramref name="network"/> for the schedule in <paramref name="options"/>.</summary>
     /// <param name="network">The trained network.</param>
     /// <param name="options">Opset, prediction type, noise schedule (required) and class names.</param>
+    /// <param name="sampler">The sampler.</param>
     /// <exception cref="ArgumentException">No noise schedule was given.</exception>
     /// <exception cref="NotSupportedException">The network kind has no ONNX export.</exception>
-    public static OnnxModel ExportDdim(DenoiserNetwork network, DenoiserOnnxExportOptions options)
+    public static OnnxModel Export(DenoiserNetwork network, DenoiserOnnxExportOptions options, OnnxGeneratorSampler sampler = OnnxGeneratorSampler.Ddim)
     {
         ArgumentNullException.ThrowIfNull(network);
         ArgumentNullException.ThrowIfNull(options);
@@ -64,15 +80,20 @@ public static class GeneratorOnnxExporter
         IReadOnlyList<OnnxValue> final;
         using (torch.no_grad())
         {
-            final = graph.Loop(steps, [new OnnxGraphBuilder.LoopState(noise, OnnxElementType.Float, sampleDims)], (i, state) =>
+            var alphaBarFloor = graph.FloatScalar((float)(1.0 / (1 << 24))); // as MultistepMath.Vp: log(alpha-bar) stays finite
+            OnnxGraphBuilder.LoopState[] states = sampler == OnnxGeneratorSampler.Ddim
+                ? [new(noise, OnnxElementType.Float, sampleDims)]
+                : [new(noise, OnnxElementType.Float, sampleDims), new(graph.Mul(noise, graph.FloatScalar(0f)), OnnxElementType.Float, sampleDims),
+                   new(graph.FloatScalar(0f), OnnxElementType.Float, [])]; // x, the previous x_0 estimate, its lambda
+            final = graph.Loop(steps, states, (i, state) =>
             {
                 var x = state[0];
                 // t = (S - 1 - i) (T // S), the previous timestep t - T // S (alpha-bar = 1 before the first one)
                 var t = graph.Mul(graph.Sub(graph.Sub(steps, graph.Int64Scalar(1)), i), ratio);
                 var previous = graph.Sub(t, ratio);
+                var last = graph.Node("Less", [previous, graph.Int64Scalar(0)]);
                 var abar = graph.Gather(alphaBar, t);
-                var abarPrevious = graph.Node("Where", [graph.Node("Less", [previous, graph.Int64Scalar(0)]), graph.FloatScalar(1f),
-                    graph.Gather(alphaBar, graph.Node("Max", [previous, graph.Int64Scalar(0)]))]);
+                var abarPrevious = graph.Node("Where", [last, graph.FloatScalar(1f), graph.Gather(alphaBar, graph.Node("Max", [previous, graph.Int64Scalar(0)]))]);
                 var rows = graph.Slice(graph.Shape(x), [0], [1], [0]);
                 var timesteps = graph.Node("Expand", [graph.Cast(t, OnnxElementType.Float), rows]);
                 var output = conditional
@@ -82,26 +103,42 @@ public static class GeneratorOnnxExporter
                 if (network.LearnsVariance) output = graph.Slice(output, [0], [channels], [1]); // the prediction, not v
                 var (x0, eps) = SampleAndNoise(graph, options.PredictionType, x, output, abar);
                 x0 = graph.Node("Clip", [x0, graph.FloatScalar(-1f), graph.FloatScalar(1f)]);
-                // x_{t-1} = sqrt(abar_prev) x0 + sqrt(1 - abar_prev) eps   (Song, Meng and Ermon 2021, eq. 12, eta = 0)
-                return [graph.Add(graph.Mul(Sqrt(graph, abarPrevious), x0), graph.Mul(Sqrt(graph, OneMinus(graph, abarPrevious)), eps))];
+                if (sampler == OnnxGeneratorSampler.Ddim)
+                {
+                    // x_{t-1} = sqrt(abar_prev) x0 + sqrt(1 - abar_prev) eps   (Song, Meng and Ermon 2021, eq. 12, eta = 0)
+                    return [graph.Add(graph.Mul(Sqrt(graph, abarPrevious), x0), graph.Mul(Sqrt(graph, OneMinus(graph, abarPrevious)), eps))];
+                }
+                var (_, sigmaS, lambdaS) = Vp(graph, graph.Node("Max", [abar, alphaBarFloor]));
+                var (alphaT, sigmaT, lambdaT) = Vp(graph, abarPrevious);
+                var h = graph.Sub(lambdaT, lambdaS);
+                var phi1 = graph.Sub(graph.Node("Exp", [graph.Node("Neg", [h])]), graph.FloatScalar(1f)); // e^-h - 1
+                // DPM-Solver++(1): (sigma_t / sigma_s) x - alpha_t (e^-h - 1) x0, which is DDIM   (Lu et al. 2022, sec. 4.1)
+                var first = graph.Sub(graph.Mul(graph.Div(sigmaT, sigmaS), x), graph.Mul(graph.Mul(alphaT, phi1), x0));
+                // DPM-Solver++(2M): - alpha_t (e^-h - 1) / 2 D1 with D1 = (x0 - x0_prev) / r, r = (lambda_s - lambda_prev) / h   (Alg. 2)
+                var r = graph.Div(graph.Sub(lambdaS, state[2]), h);
+                var second = graph.Sub(first, graph.Mul(graph.Mul(graph.FloatScalar(0.5f), graph.Mul(alphaT, phi1)), graph.Div(graph.Sub(x0, state[1]), r)));
+                var firstStep = graph.Node("Equal", [i, graph.Int64Scalar(0)]);
+                var next = graph.Node("Where", [last, x0, graph.Node("Where", [firstStep, first, second])]); // last step: x0 (sigma = 0)
+                return [next, x0, lambdaS];
             });
         }
         graph.AddOutput(final[0], ImagesOutputName, OnnxElementType.Float, sampleDims);
 
-        var properties = new Dictionary<string, string>(DenoiserOnnxExporter.MetadataOf(network, options).ToProperties()) { [SamplerKey] = "ddim" };
-        return graph.Build(properties, $"Diffusion.ML DDIM generator around a {network.Kind}: images = ddim(noise, steps" +
+        var properties = new Dictionary<string, string>(DenoiserOnnxExporter.MetadataOf(network, options).ToProperties()) { [SamplerKey] = NameOf(sampler) };
+        return graph.Build(properties, $"Diffusion.ML {NameOf(sampler)} generator around a {network.Kind}: images = sample(noise, steps" +
             (conditional ? ", class_labels, guidance_scale)." : ")."));
     }
 
-    /// <summary>Exports DDIM around the network of a checkpoint, with its prediction type, schedule and class names.</summary>
+    /// <summary>Exports <paramref name="sampler"/> around the network of a checkpoint, with its prediction type, schedule and class names.</summary>
     /// <param name="checkpoint">A checkpoint written by training.</param>
+    /// <param name="sampler">The sampler.</param>
     /// <param name="opset">Opset, 17 (default) to 21.</param>
     /// <param name="useEma">True (default) for the EMA weights.</param>
-    public static OnnxModel ExportDdim(Training.Checkpoint checkpoint, int opset = OnnxGraphBuilder.DefaultOpset, bool useEma = true)
+    public static OnnxModel Export(Training.Checkpoint checkpoint, OnnxGeneratorSampler sampler, int opset = OnnxGraphBuilder.DefaultOpset, bool useEma = true)
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
         using var network = checkpoint.LoadNetwork(useEma);
-        return ExportDdim(network, DenoiserOnnxExporter.OptionsOf(checkpoint, opset, useEma));
+        return Export(network, DenoiserOnnxExporter.OptionsOf(checkpoint, opset, useEma), sampler);
     }
 
     /// <summary>uncond + w (cond - uncond) from the output of the doubled batch [conditional rows; null-class rows].</summary>
@@ -125,6 +162,14 @@ public static class GeneratorOnnxExporter
     }
 
     private static OnnxValue Sqrt(OnnxGraphBuilder graph, OnnxValue x) => graph.Node("Sqrt", [x]);
+
+    /// <summary>alpha = sqrt(abar), sigma = sqrt(1 - abar), lambda = log(alpha / sigma) of the VP process (Lu et al. 2022, sec. 2).</summary>
+    private static (OnnxValue Alpha, OnnxValue Sigma, OnnxValue Lambda) Vp(OnnxGraphBuilder graph, OnnxValue abar)
+    {
+        var oneMinus = OneMinus(graph, abar);
+        var lambda = graph.Mul(graph.FloatScalar(0.5f), graph.Sub(graph.Node("Log", [abar]), graph.Node("Log", [oneMinus])));
+        return (Sqrt(graph, abar), Sqrt(graph, oneMinus), lambda);
+    }
 
     private static OnnxValue OneMinus(OnnxGraphBuilder graph, OnnxValue x) => graph.Sub(graph.FloatScalar(1f), x);
 }
