@@ -32,7 +32,10 @@ public sealed class OnnxGraphBuilder
     /// <summary>First opset with a <c>Gelu</c> operator (with the <c>approximate="tanh"</c> attribute).</summary>
     public const int NativeGeluOpset = 20;
 
-    /// <summary>Largest total size of the initializers: protobuf messages are limited to 2 GiB and external data is not written.</summary>
+    /// <summary>
+    /// Largest total size of the initializers kept inside one .onnx file (protobuf messages are limited to 2 GiB); above it
+    /// <see cref="OnnxModel.Save"/> writes them to an external data file beside the model.
+    /// </summary>
     public const long MaxInitializerBytes = int.MaxValue - (64L << 20);
 
     private readonly GraphProto _graph;
@@ -133,7 +136,6 @@ public sealed class OnnxGraphBuilder
     /// <param name="dims">Shape; empty for a scalar.</param>
     /// <returns>The initializer.</returns>
     /// <exception cref="ArgumentException">The value count does not match the shape.</exception>
-    /// <exception cref="NotSupportedException">The initializers would exceed <see cref="MaxInitializerBytes"/>.</exception>
     public OnnxValue AddInitializer(string name, ReadOnlySpan<float> values, params long[] dims)
         => AddRawInitializer(name, TensorProto.Types.DataType.Float, MemoryMarshal.AsBytes(values), values.Length, dims);
 
@@ -539,9 +541,6 @@ public sealed class OnnxGraphBuilder
         }
         if (expected != count)
             throw new ArgumentException($"Initializer '{hint}' has {count} values; its shape [{string.Join(", ", dims)}] needs {expected}.", nameof(dims));
-        if (_initializerBytes + bytes.Length > MaxInitializerBytes)
-            throw new NotSupportedException(
-                $"The model's weights exceed {MaxInitializerBytes >> 20} MiB; ONNX files over 2 GiB need external data, which this writer does not produce yet.");
         string name = UniqueName(hint);
         var tensor = new TensorProto { Name = name, DataType = (int)type, RawData = ByteString.CopyFrom(bytes) };
         tensor.Dims.AddRange(dims);

@@ -91,12 +91,61 @@ public sealed class OnnxModel
         _proto.WriteTo(stream);
     }
 
-    /// <summary>Writes the model to <paramref name="path"/> atomically (temporary file, then rename).</summary>
+    /// <summary>
+    /// Writes the model to <paramref name="path"/> atomically (temporary file, then rename). A model whose weights exceed
+    /// <see cref="OnnxGraphBuilder.MaxInitializerBytes"/> (protobuf's 2 GiB limit) is written with external data
+    /// (<see cref="SaveWithExternalData"/>).
+    /// </summary>
     /// <param name="path">The .onnx file.</param>
     public void Save(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        AtomicFile.Write(path, WriteTo);
+        if (_proto.Graph.Initializer.Sum(t => (long)t.RawData.Length) > OnnxGraphBuilder.MaxInitializerBytes) SaveWithExternalData(path);
+        else AtomicFile.Write(path, WriteTo);
+    }
+
+    /// <summary>
+    /// Writes the model with its larger weights in an external data file (the ONNX external-data format: each tensor's
+    /// <c>location</c>, <c>offset</c> and <c>length</c>, offsets aligned to 4 KiB so runtimes can map the file), named
+    /// <c>{model file}.{hash}.data</c> after its content: the data file is renamed into place before the model that points
+    /// to it, so an interrupted save leaves the old pair intact; data files of earlier saves are removed afterwards.
+    /// </summary>
+    /// <param name="path">The .onnx file; the data file goes beside it.</param>
+    /// <param name="minimumBytes">Tensors of at least this many bytes go to the data file; smaller ones stay inline.</param>
+    /// <returns>The data file's path.</returns>
+    public string SaveWithExternalData(string path, long minimumBytes = 1024)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentOutOfRangeException.ThrowIfNegative(minimumBytes);
+        var proto = _proto.Clone();
+        var external = proto.Graph.Initializer.Where(t => t.RawData.Length > 0 && t.RawData.Length >= minimumBytes).ToList();
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        foreach (var tensor in external) hash.AppendData(tensor.RawData.Span);
+        string fileName = Path.GetFileName(Path.GetFullPath(path));
+        string dataName = $"{fileName}.{Convert.ToHexStringLower(hash.GetHashAndReset())[..16]}.data";
+        string dataPath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, dataName);
+        const int alignment = 4096;
+        AtomicFile.Write(dataPath, stream =>
+        {
+            long offset = 0;
+            foreach (var tensor in external)
+            {
+                long padding = (alignment - offset % alignment) % alignment;
+                stream.Write(new byte[padding]);
+                offset += padding;
+                stream.Write(tensor.RawData.Span);
+                tensor.DataLocation = TensorProto.Types.DataLocation.External;
+                tensor.ExternalData.Add(new StringStringEntryProto { Key = "location", Value = dataName });
+                tensor.ExternalData.Add(new StringStringEntryProto { Key = "offset", Value = offset.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+                tensor.ExternalData.Add(new StringStringEntryProto { Key = "length", Value = tensor.RawData.Length.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+                offset += tensor.RawData.Length;
+                tensor.ClearRawData();
+            }
+        });
+        AtomicFile.Write(path, proto.WriteTo);
+        foreach (string stale in Directory.EnumerateFiles(Path.GetDirectoryName(dataPath)!, $"{fileName}.*.data"))
+            if (!Path.GetFileName(stale).Equals(dataName, StringComparison.Ordinal)) File.Delete(stale);
+        return dataPath;
     }
 
     /// <summary>Reads an ONNX file (any producer) for inspection.</summary>
