@@ -28,4 +28,10 @@ public sealed record OnnxDenoiserOptions
 
     /// <summary>ONNX Runtime intra-op threads; 0 lets ONNX Runtime choose. Default 0.</summary>
     public int IntraOpThreads { get; init; }
+
+    /// <summary>Where ONNX Runtime runs the model. Default <see cref="OnnxExecutionProvider.Cpu"/>.</summary>
+    public OnnxExecutionProvider ExecutionProvider { get; init; }
+
+    /// <summary>The GPU for <see cref="OnnxExecutionProvider.Cuda"/>. Default 0.</summary>
+    public int DeviceId { get; init; }
 }

@@ -25,7 +25,7 @@ public sealed class OnnxRuntimeDenoiser : IDenoiser, IDisposable
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">The file is not a loadable ONNX model, or its inputs or outputs do not match the options.</exception>
     public OnnxRuntimeDenoiser(string modelPath, OnnxDenoiserOptions options)
-        : this(modelPath, CheckOptions(options), OnnxSessions.Open(modelPath, options.IntraOpThreads))
+        : this(modelPath, CheckOptions(options), OnnxSessions.Open(modelPath, options.IntraOpThreads, provider: options.ExecutionProvider, deviceId: options.DeviceId))
     {
     }
 
@@ -61,13 +61,16 @@ public sealed class OnnxRuntimeDenoiser : IDenoiser, IDisposable
     /// <param name="modelPath">The .onnx file.</param>
     /// <param name="intraOpThreads">ONNX Runtime intra-op threads; 0 lets ONNX Runtime choose.</param>
     /// <param name="graphOptimization">ONNX Runtime graph optimisation level; null for ONNX Runtime's default (all).</param>
+    /// <param name="provider">Where ONNX Runtime runs the model (CUDA needs the GPU build).</param>
+    /// <param name="deviceId">The GPU for <see cref="OnnxExecutionProvider.Cuda"/>.</param>
     /// <returns>The denoiser with its metadata; dispose it.</returns>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">The file is not a loadable ONNX model, has no Diffusion.ML metadata, or its
     /// inputs do not match the metadata.</exception>
-    public static OnnxDiffusionModel Load(string modelPath, int intraOpThreads = 0, GraphOptimizationLevel? graphOptimization = null)
+    public static OnnxDiffusionModel Load(string modelPath, int intraOpThreads = 0, GraphOptimizationLevel? graphOptimization = null,
+        OnnxExecutionProvider provider = OnnxExecutionProvider.Cpu, int deviceId = 0)
     {
-        var session = OnnxSessions.Open(modelPath, intraOpThreads, graphOptimization);
+        var session = OnnxSessions.Open(modelPath, intraOpThreads, graphOptimization, provider, deviceId);
         DiffusionModelMetadata metadata;
         try
         {
@@ -88,6 +91,8 @@ public sealed class OnnxRuntimeDenoiser : IDenoiser, IDisposable
             ClassInputName = DiffusionModelMetadata.ClassInputName,
             OutputName = DiffusionModelMetadata.OutputName,
             IntraOpThreads = intraOpThreads,
+            ExecutionProvider = provider,
+            DeviceId = deviceId,
         };
         return new OnnxDiffusionModel(new OnnxRuntimeDenoiser(modelPath, options, session), metadata);
     }

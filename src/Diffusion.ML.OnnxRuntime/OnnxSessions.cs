@@ -5,14 +5,29 @@ namespace Diffusion.ML.OnnxRuntime;
 /// <summary>Opening ONNX files and naming their inputs and outputs, with errors that say what to fix.</summary>
 internal static class OnnxSessions
 {
-    /// <summary>Opens a CPU inference session on <paramref name="modelPath"/>.</summary>
+    /// <summary>Opens an inference session on <paramref name="modelPath"/> with the execution provider asked for.</summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">The file is not a loadable ONNX model.</exception>
-    public static InferenceSession Open(string modelPath, int intraOpThreads, GraphOptimizationLevel? graphOptimization = null)
+    /// <exception cref="ArgumentException">The execution provider is not in this build of ONNX Runtime.</exception>
+    public static InferenceSession Open(string modelPath, int intraOpThreads, GraphOptimizationLevel? graphOptimization = null,
+        OnnxExecutionProvider provider = OnnxExecutionProvider.Cpu, int deviceId = 0)
     {
         if (!File.Exists(modelPath)) throw new FileNotFoundException($"ONNX model '{modelPath}' does not exist.", modelPath);
         using var sessionOptions = new SessionOptions { IntraOpNumThreads = intraOpThreads };
         if (graphOptimization is { } level) sessionOptions.GraphOptimizationLevel = level;
+        if (provider == OnnxExecutionProvider.Cuda)
+        {
+            try
+            {
+                sessionOptions.AppendExecutionProvider_CUDA(deviceId);
+            }
+            catch (Exception e) when (e is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException)
+            {
+                throw new ArgumentException(
+                    $"ONNX Runtime's CUDA execution provider is not available ({e.Message.Trim()}). This build references the CPU package; " +
+                    "build with -p:OnnxRuntimeBackend=cuda (Microsoft.ML.OnnxRuntime.Gpu) on a machine with CUDA and cuDNN, see docs/gpu.md.", e);
+            }
+        }
         try
         {
             return new InferenceSession(modelPath, sessionOptions);

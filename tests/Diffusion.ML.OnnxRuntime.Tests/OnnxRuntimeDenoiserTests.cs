@@ -78,6 +78,14 @@ public sealed class OnnxRuntimeDenoiserTests
     }
 
     [TestMethod]
+    public void TheCudaProviderInTheCpuBuildIsAClearError()
+    {
+        var ex = Assert.ThrowsExactly<ArgumentException>(() => new OnnxRuntimeDenoiser(DoublingModel(),
+            new OnnxDenoiserOptions { SampleShape = [3], ExecutionProvider = OnnxExecutionProvider.Cuda }));
+        StringAssert.Contains(ex.Message, "-p:OnnxRuntimeBackend=cuda");
+    }
+
+    [TestMethod]
     public void MismatchedOrBrokenModelsSayWhatIsWrong()
     {
         string noTimestep = Write("no-t.onnx", TinyOnnx.IdentityModel(2));

@@ -65,9 +65,8 @@ internal sealed class SampleModel : IDisposable
         {
             if (!useEma)
                 throw new ArgumentException("--raw-weights picks a checkpoint's weights; an ONNX file holds the weights chosen at export (diffusion-ml export --raw-weights).");
-            if (!device.Equals("cpu", StringComparison.OrdinalIgnoreCase))
-                throw new ArgumentException($"--backend onnx runs on the CPU (ONNX Runtime); --device {device} applies to --backend torch.");
-            var model = OnnxRuntimeDenoiser.Load(path, threads);
+            var (provider, deviceId) = OnnxDevice(device);
+            var model = OnnxRuntimeDenoiser.Load(path, threads, provider: provider, deviceId: deviceId);
             try
             {
                 var schedule = model.ScheduleOptions is { } options ? new NoiseSchedule(options)
@@ -88,6 +87,16 @@ internal sealed class SampleModel : IDisposable
         var autoencoder = ckpt.Manifest.Trainer.LatentAutoencoder?.Load(path, torchDevice);
         return new SampleModel(new TorchSharpDenoiser(network, ckpt.Manifest.Trainer.PredictionType, torchDevice),
             ckpt.CreateSchedule(), ckpt.Manifest.ClassNames, network, autoencoder, torchDevice);
+    }
+
+    /// <summary>--device for ONNX Runtime: cpu, or cuda / cuda:N for its CUDA execution provider.</summary>
+    private static (OnnxExecutionProvider Provider, int DeviceId) OnnxDevice(string device)
+    {
+        if (device.Equals("cpu", StringComparison.OrdinalIgnoreCase)) return (OnnxExecutionProvider.Cpu, 0);
+        if (device.Equals("cuda", StringComparison.OrdinalIgnoreCase)) return (OnnxExecutionProvider.Cuda, 0);
+        if (device.StartsWith("cuda:", StringComparison.OrdinalIgnoreCase) && int.TryParse(device.AsSpan(5), out int id) && id >= 0)
+            return (OnnxExecutionProvider.Cuda, id);
+        throw new ArgumentException($"--backend onnx runs on cpu, cuda or cuda:N; got --device {device}.");
     }
 
     public void Dispose()
