@@ -57,6 +57,18 @@ public sealed class EvalCommandTests
         Assert.AreEqual(2 * 1000 + 3 * 3, likelihood.GetProperty("networkEvaluations").GetInt64(), "pilot: all T terms of 2 images; then 1 + 2 per image");
         Assert.IsTrue(likelihood.GetProperty("bitsPerDim").GetDouble() is > 0 and < 100);
 
+        // The same model exported to ONNX and evaluated on ONNX Runtime: same seeds, so the same numbers up to float noise.
+        string onnx = File("fm.onnx"), onnxJson = File("onnx.json");
+        Assert.AreEqual(0, Run("export", "-c", ckpt, "-o", onnx));
+        Assert.AreEqual(0, Run("eval", "-c", onnx, "--features", features, "--count", "12", "--batch-size", "12", "--steps", "2", "--classes", "all",
+            "--reference-count", "30", "--kid-subsets", "2", "--kid-subset-size", "10", "--bits-per-dim", "--nll-images", "3", "--nll-timesteps", "2",
+            "--nll-pilot", "2", "--json", onnxJson, "--threads", "1"));
+        var onnxReport = Read(onnxJson);
+        StringAssert.StartsWith(onnxReport.GetProperty("source").GetString(), "ONNX model");
+        Assert.AreEqual(quality.GetProperty("fid").GetDouble(), onnxReport.GetProperty("quality").GetProperty("fid").GetDouble(),
+            1e-3 * quality.GetProperty("fid").GetDouble());
+        Assert.AreEqual(likelihood.GetProperty("bitsPerDim").GetDouble(), onnxReport.GetProperty("likelihood").GetProperty("bitsPerDim").GetDouble(), 1e-3);
+
         // A folder written by sample: the grid is skipped, the classes say what each file was generated for.
         string folder = File("samples");
         Assert.AreEqual(0, Run("sample", "-c", ckpt, "--count", "10", "--steps", "2", "--classes", "all", "-o", folder, "--threads", "1"));

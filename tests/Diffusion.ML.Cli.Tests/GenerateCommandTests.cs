@@ -15,7 +15,7 @@ public sealed class GenerateCommandTests
     private static int Run(params string[] args) => CliApp.CreateRootCommand().Parse(args).InvokeAsync().GetAwaiter().GetResult();
 
     private Dictionary<string, byte[]> Images(string folder) =>
-        Directory.GetFiles(Path.Combine(_dir, folder), "sample_*.png").ToDictionary(Path.GetFileName, File.ReadAllBytes)!;
+        Directory.GetFiles(Path.Combine(_dir, folder), "sample_*.png").ToDictionary(f => Path.GetFileName(f), File.ReadAllBytes);
 
     [TestMethod]
     public void ShardsOnTwoBackendsReproduceTheWholeJob()

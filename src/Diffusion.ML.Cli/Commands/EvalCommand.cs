@@ -22,7 +22,7 @@ internal static class EvalCommand
 
     public static Command Create()
     {
-        var checkpoint = new Option<string?>("--checkpoint", "-c") { Description = "checkpoint to sample from (and to measure bits/dim of)" };
+        var checkpoint = new Option<string?>("--checkpoint", "-c") { Description = "checkpoint or .onnx file (from export) to sample from (and to measure bits/dim of)" };
         var images = new Option<string?>("--images") { Description = "folder of generated PNGs, e.g. written by sample" };
         var pattern = new Option<string?>("--pattern") { Description = "file-name pattern in --images (default: sample_*.png if present, else every image)" };
         var dataSplit = new Option<string?>("--data-split") { Description = "score real images instead: the train or test split of --dataset (the FID floor)" };
@@ -80,16 +80,19 @@ internal static class EvalCommand
             ImageDataset reference = Take(DatasetCatalog.LoadSplit(datasetName, parse.GetValue(dataPath), referenceIsTest), parse.GetValue(referenceCount));
             report.Reference = $"{datasetName} {(referenceIsTest ? "test" : "train")}, {reference.Count} images";
 
-            Checkpoint? ckpt = ckptPath is null ? null : Checkpoint.Load(ckptPath);
-            using var network = ckpt?.LoadNetwork(useEma: !parse.GetValue(raw), torchDevice);
-            var denoiser = ckpt is null ? null : new TorchSharpDenoiser(network!, ckpt.Manifest.Trainer.PredictionType, torchDevice);
+            // A checkpoint runs on TorchSharp, an .onnx file from export on ONNX Runtime (its metadata holds the schedule).
+            using var model = ckptPath is null ? null
+                : SampleModel.Open(IsOnnx(ckptPath) ? SampleModel.Onnx : SampleModel.Torch, ckptPath, !parse.GetValue(raw), parse.GetValue(device)!, parse.GetValue(threads));
+            if (parse.GetValue(bitsPerDim) && model?.Autoencoder is not null)
+                throw new ArgumentException($"'{ckptPath}' is a latent diffusion model: its bound is on latents, not on the reference images; drop --bits-per-dim.");
+            var denoiser = model?.Denoiser;
 
             if (quality)
             {
                 using var extractor = FeatureNetworks.Open(parse.GetValue(features)!, torchDevice, parse.GetValue(onnxFeatures), parse.GetValue(onnxLogits),
                     parse.GetValue(onnxClasses), parse.GetValue(onnxRange)!);
-                var (generated, intended, source) = denoiser is not null
-                    ? Generate(denoiser, ckpt!, sampling, parse, report, cancellationToken)
+                var (generated, intended, source) = model is not null
+                    ? Generate(model, ckptPath!, sampling, parse, report, cancellationToken)
                     : imageDir is not null
                         ? LoadFolder(imageDir, parse.GetValue(pattern), extractor.Extractor, sampling.Classes(parse, extractor.Extractor.ClassCount))
                         : (Take(DatasetCatalog.LoadSplit(datasetName, parse.GetValue(dataPath), split == "test"), parse.GetValue(sampling.Count)).Pixels, null,
@@ -104,10 +107,10 @@ internal static class EvalCommand
                     KidSubsetSize = parse.GetValue(kidSubsetSize),
                 });
             }
-            else report.Source = $"checkpoint {ckptPath}";
+            else report.Source = $"{(IsOnnx(ckptPath!) ? "ONNX model" : "checkpoint")} {ckptPath}";
 
             if (parse.GetValue(bitsPerDim))
-                report.Likelihood = BitsPerDim(denoiser!, ckpt!, reference, parse.GetValue(nllImages), parse.GetValue(nllTimesteps), parse.GetValue(nllPilot),
+                report.Likelihood = BitsPerDim(denoiser!, model!.Schedule, reference, parse.GetValue(nllImages), parse.GetValue(nllTimesteps), parse.GetValue(nllPilot),
                     parse.GetValue(nllConditional) && denoiser!.ClassCount > 0,
                     new VariationalBoundOptions
                     {
@@ -118,7 +121,7 @@ internal static class EvalCommand
                     }, cancellationToken);
 
             report.Seconds = Math.Round(clock.Elapsed.TotalSeconds, 1);
-            report.Print(ckpt?.Manifest.ClassNames ?? reference.ClassNames);
+            report.Print(model?.ClassNames ?? reference.ClassNames);
             report.Write(jsonPath);
             AnsiConsole.MarkupLine($"[green]wrote[/] {Markup.Escape(jsonPath)}");
             return 0;
@@ -126,18 +129,20 @@ internal static class EvalCommand
         return command;
     }
 
-    private static (float[] Images, int[]? Intended, string Source) Generate(TorchSharpDenoiser denoiser, Checkpoint ckpt, SamplingArguments sampling,
+    private static bool IsOnnx(string path) => Path.GetExtension(path).Equals(".onnx", StringComparison.OrdinalIgnoreCase);
+
+    private static (float[] Images, int[]? Intended, string Source) Generate(SampleModel model, string path, SamplingArguments sampling,
         ParseResult parse, EvalReport report, CancellationToken cancellationToken)
     {
-        var options = sampling.CreateOptions(parse, denoiser.ClassCount);
+        var options = sampling.CreateOptions(parse, model.Denoiser.ClassCount);
         var sampler = sampling.CreateSampler(parse);
-        float[] samples = SampleCommand.GenerateWithProgress(denoiser, ckpt.CreateSchedule(), sampler, options, cancellationToken);
+        float[] samples = model.ToImages(SampleCommand.GenerateWithProgress(model.Denoiser, model.Schedule, sampler, options, cancellationToken));
         int[]? intended = options.ClassLabels is { } labels
             ? Enumerable.Range(0, options.Count).Select(i => labels[(int)((options.FirstIndex + i) % labels.Count)]).ToArray()
             : null;
         report.Sampling = $"{sampler.Name}, {options.Timesteps?.Count ?? options.NumInferenceSteps} steps, guidance {options.GuidanceScale}, " +
             $"{(options.ClassLabels is null ? "unconditional" : $"classes {string.Join(',', options.ClassLabels)}")}, seed {options.Seed}";
-        return (samples, intended, $"checkpoint {ckpt.Path}");
+        return (samples, intended, $"{(IsOnnx(path) ? "ONNX model" : "checkpoint")} {path}");
     }
 
     private static (float[] Images, int[]? Intended, string Source) LoadFolder(string folder, string? pattern, IFeatureExtractor extractor, int[]? classes)
@@ -165,10 +170,9 @@ internal static class EvalCommand
     /// image, importance-sampled from a proposal shaped by a full pilot run on the next <paramref name="pilot"/> images
     /// (Nichol and Dhariwal 2021, sec. 3.3), which lowers the standard error several-fold at the same cost.
     /// </summary>
-    private static LikelihoodSummary BitsPerDim(TorchSharpDenoiser denoiser, Checkpoint ckpt, ImageDataset reference, int images, int timesteps,
+    private static LikelihoodSummary BitsPerDim(IDenoiser denoiser, Schedules.NoiseSchedule schedule, ImageDataset reference, int images, int timesteps,
         int pilot, bool conditional, VariationalBoundOptions options, CancellationToken cancellationToken)
     {
-        var schedule = ckpt.CreateSchedule();
         ImageDataset data = Take(reference, images);
         bool full = timesteps == 0;
         long pilotEvaluations = 0;

@@ -4,14 +4,14 @@ namespace Diffusion.ML.Sampling;
 
 /// <summary>
 /// Base of the samplers whose update x_t -> x_s uses one model evaluation at t and nothing from earlier steps (DDPM, DDIM):
-/// they only define <see cref="Step"/>; the loop over the timesteps is here.
+/// they only define <see cref="Step(NoiseSchedule, int, int, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float})"/>; the loop over the timesteps is here.
 /// </summary>
 public abstract class SingleStepSampler : ISampler
 {
     /// <inheritdoc />
     public abstract string Name { get; }
 
-    /// <summary>Whether the step from t to s adds fresh noise; if so <see cref="Step"/> receives one N(0, I) draw per element.</summary>
+    /// <summary>Whether the step from t to s adds fresh noise; if so the step receives one N(0, I) draw per element.</summary>
     public abstract bool UsesNoise(int t, int s);
 
     /// <summary>Computes x_s for a batch laid out element by element.</summary>
@@ -27,7 +27,7 @@ public abstract class SingleStepSampler : ISampler
         ReadOnlySpan<float> noise, Span<float> xs);
 
     /// <summary>
-    /// <see cref="Step"/> inside a sampling run, where the context also holds what the model gave besides x_0 and eps
+    /// the schedule-only step inside a sampling run, where the context also holds what the model gave besides x_0 and eps
     /// (the variance values of a model that learns its variance). The default ignores the context.
     /// </summary>
     protected internal virtual void Step(SamplingContext context, int t, int s, ReadOnlySpan<float> xt, ReadOnlySpan<float> x0,

@@ -40,7 +40,7 @@ public sealed class GenerationJobTests
         }).Run(progress, token);
 
     private Dictionary<string, byte[]> Images(string folder) => Directory.GetFiles(Path.Combine(_dir, folder), "sample_*.png")
-        .ToDictionary(Path.GetFileName, File.ReadAllBytes)!;
+        .ToDictionary(f => Path.GetFileName(f), File.ReadAllBytes);
 
     private List<JsonElement> ManifestLines(string folder) => Directory.GetFiles(Path.Combine(_dir, folder), "manifest-*.jsonl")
         .SelectMany(File.ReadAllLines).Select(l => JsonDocument.Parse(l).RootElement).ToList();
