@@ -15,7 +15,10 @@ public enum DivergenceEstimator
     /// <summary>Hutchinson's estimator with standard normal probes.</summary>
     HutchinsonGaussian,
 
-    /// <summary>The exact trace: D finite-difference columns e_i^T J e_i, 2 D extra model rows per drift evaluation (small D only).</summary>
+    /// <summary>
+    /// The exact trace from the D columns e_i^T J e_i: by finite differences 2 D extra model rows per drift evaluation, by
+    /// vector-Jacobian products D rows (small D only).
+    /// </summary>
     ExactTrace,
 }
 
@@ -30,13 +33,14 @@ public enum DivergenceEstimator
 /// schedule (m(1) = 0.006) about 0.5% of log p on the worst samples and 0.05% on the mean; for VE with sigma_max = 50, whose
 /// flow magnifies x - mu by sigma_max / s, up to 1.5% per sample.
 /// <para>
-/// Divergence: div f~ = D f(t) + (1/2) g^2 / std(t) div eps(x, t), with the model's Jacobian from central finite differences
-/// (backend-free: any <see cref="IDenoiser"/>): Hutchinson's estimator of the whole drift's trace,
-/// f ||v||^2 + (1/2) g^2 / std v^T (eps(x + delta v) - eps(x - delta v)) / (2 delta), with one probe v per sample held fixed
-/// over the whole integration (the paper's convention; an unbiased estimate of log p), or the exact trace from D columns,
-/// whose difference quotients use the actual (float-rounded) input steps.
-/// delta = <see cref="FiniteDifferenceStep"/> max(1, rms(x)). A TorchSharp autograd divergence (exact vector-Jacobian
-/// products) would remove the finite-difference error; it can plug in later as another estimator.
+/// Divergence: div f~ = D f(t) + (1/2) g^2 / std(t) div eps(x, t): Hutchinson's estimator of the whole drift's trace,
+/// f ||v||^2 + (1/2) g^2 / std v^T J v with J = d eps / dx, with one probe v per sample held fixed over the whole
+/// integration (the paper's convention; an unbiased estimate of log p), or the exact trace from the D columns e_i.
+/// When the denoiser implements <see cref="IVectorJacobianDenoiser"/> (TorchSharp: autograd), v^T J comes exactly from one
+/// forward and one backward pass per probe, one model row each (<see cref="UsesVectorJacobianProducts"/>); the model sees
+/// c(t) x, so J = c d eps / d(c x). Any other <see cref="IDenoiser"/> (backend-free) gets J v from central finite
+/// differences, (eps(x + delta v) - eps(x - delta v)) / (2 delta) with delta = <see cref="FiniteDifferenceStep"/>
+/// max(1, rms(x)), two extra rows per probe, the exact trace's quotients using the actual (float-rounded) input steps.
 /// </para>
 /// <para>
 /// Units: nats per sample for continuous data. For discrete data such as 8-bit images scaled to [-1, 1], dequantise first
@@ -52,10 +56,11 @@ public enum DivergenceEstimator
 public sealed class ProbabilityFlowLikelihood
 {
     private readonly IDenoiser _denoiser;
+    private readonly IVectorJacobianDenoiser? _vectorJacobian;
     private readonly int _size;
 
     /// <summary>Creates the estimator for a denoiser trained on <paramref name="schedule"/>.</summary>
-    /// <param name="denoiser">The model.</param>
+    /// <param name="denoiser">The model; if it implements <see cref="IVectorJacobianDenoiser"/>, its exact vector-Jacobian products give the divergence.</param>
     /// <param name="schedule">Its training schedule.</param>
     /// <param name="sde">The SDE; null (default) uses <see cref="ScheduleVpSde"/> of <paramref name="schedule"/>.</param>
     /// <param name="divergence">Divergence estimator. Default Hutchinson with Rademacher probes.</param>
@@ -71,6 +76,7 @@ public sealed class ProbabilityFlowLikelihood
         double? eps = null, double finiteDifferenceStep = 1e-3, int batchSize = 16, int maxModelBatch = 256)
     {
         _denoiser = PredictionOnlyDenoiser.Of(denoiser); // the ODE's drift needs only the mean prediction
+        _vectorJacobian = denoiser as IVectorJacobianDenoiser; // whose noise estimate already ignores variance values
         Schedule = schedule ?? throw new ArgumentNullException(nameof(schedule));
         if (!Enum.IsDefined(divergence)) throw new ArgumentOutOfRangeException(nameof(divergence), divergence, "Unknown estimator.");
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(probes);
@@ -114,7 +120,7 @@ public sealed class ProbabilityFlowLikelihood
     /// <summary>The time at which the data are placed, and the likelihood is of p_eps.</summary>
     public double Eps { get; }
 
-    /// <summary>Relative finite-difference step.</summary>
+    /// <summary>Relative finite-difference step (unused when <see cref="UsesVectorJacobianProducts"/>).</summary>
     public double FiniteDifferenceStep { get; }
 
     /// <summary>Samples integrated together.</summary>
@@ -123,8 +129,20 @@ public sealed class ProbabilityFlowLikelihood
     /// <summary>Most rows per denoiser call.</summary>
     public int MaxModelBatch { get; }
 
-    /// <summary>Model rows per drift evaluation of one sample: 1 + 2 D (exact trace) or 1 + 2 probes (Hutchinson).</summary>
-    public int RowsPerEvaluation => 1 + 2 * (Divergence == DivergenceEstimator.ExactTrace ? _size : Probes);
+    /// <summary>
+    /// Whether the divergence comes from the denoiser's exact vector-Jacobian products (it implements
+    /// <see cref="IVectorJacobianDenoiser"/>, as the TorchSharp backend does with autograd) rather than central finite differences.
+    /// </summary>
+    public bool UsesVectorJacobianProducts => _vectorJacobian is not null;
+
+    /// <summary>
+    /// Model rows per drift evaluation of one sample, n = D (exact trace) or probes (Hutchinson): n forward and backward rows
+    /// with <see cref="UsesVectorJacobianProducts"/>, else 1 + 2 n forward rows.
+    /// </summary>
+    public int RowsPerEvaluation => UsesVectorJacobianProducts ? Directions : 1 + 2 * Directions;
+
+    /// <summary>Directions v per drift evaluation of one sample: the D columns of the exact trace, or the Hutchinson probes.</summary>
+    private int Directions => Divergence == DivergenceEstimator.ExactTrace ? _size : Probes;
 
     /// <summary>Computes log p_eps(x) of each sample of <paramref name="data"/> (samples laid out one after another).</summary>
     /// <param name="data">The samples, a multiple of the model's sample size.</param>
@@ -174,8 +192,8 @@ public sealed class ProbabilityFlowLikelihood
     private void EvaluateBatch(ReadOnlySpan<float> data, int batch, long seed, long firstIndex, IReadOnlyList<int>? classLabels,
         Span<double> logLikelihoods, Span<int> evaluations, CancellationToken cancellationToken)
     {
-        int d = _size, size = d + 1, rows = RowsPerEvaluation;
-        bool exact = Divergence == DivergenceEstimator.ExactTrace;
+        int d = _size, size = d + 1, rows = RowsPerEvaluation, directions = Directions;
+        bool exact = Divergence == DivergenceEstimator.ExactTrace, products = UsesVectorJacobianProducts;
         int probes = exact ? 0 : Probes;
         var state = new double[batch * size];
         for (int b = 0; b < batch; b++)
@@ -189,6 +207,7 @@ public sealed class ProbabilityFlowLikelihood
             for (int j = b * probes * d; j < (b + 1) * probes * d; j++)
                 probe[j] = Divergence == DivergenceEstimator.HutchinsonGaussian ? noise.NextStandardNormal() : noise.NextUniform() < 0.5 ? -1 : 1;
         }
+        double Direction(int b, int p, int i) => exact ? (i == p ? 1 : 0) : probe[(b * probes + p) * d + i];
         int[] labels = new int[batch];
         if (_denoiser.ClassCount > 0)
             for (int b = 0; b < batch; b++)
@@ -197,10 +216,13 @@ public sealed class ProbabilityFlowLikelihood
             throw new ArgumentException($"Class labels must lie in [0, {_denoiser.ClassCount}].", nameof(classLabels));
 
         var input = new float[batch * rows * d];
-        var output = new float[batch * rows * d];
+        var output = new float[products ? 0 : batch * rows * d];
+        var rowProbes = new float[products ? batch * rows * d : 0];
+        var product = new float[products ? batch * rows * d : 0];
         var epsilon = new float[batch * rows * d];
         var x0 = new float[d];
         var rowTimes = new float[batch * rows];
+        var rowAlphaBars = new double[batch * rows];
         var rowLabels = new int[_denoiser.ClassCount > 0 ? batch * rows : 0];
         var delta = new double[batch];
         var active = new List<int>(batch);
@@ -210,12 +232,14 @@ public sealed class ProbabilityFlowLikelihood
             cancellationToken.ThrowIfCancellationRequested();
             active.Clear();
             for (int b = 0; b < batch; b++) if (on[b]) active.Add(b);
-            // Rows of active sample a (its r-th row at a * rows + r): x, then x +- delta (column or probe) per direction.
+            // Rows of active sample a (its r-th row at a * rows + r). Vector-Jacobian products: x with direction r as its probe;
+            // finite differences: x, then x +- delta (column or probe) per direction.
             for (int a = 0; a < active.Count; a++)
             {
                 int b = active[a];
                 double t = times[b], c = Sde.ModelInputScale(t);
                 float tau = (float)Sde.ModelTimestep(Schedule, t);
+                double abar = Schedule.InterpolatedAlphaBar(tau); // as SamplingContext.Denoise converts
                 double squares = 0;
                 for (int i = 0; i < d; i++) squares += y[b * size + i] * y[b * size + i];
                 delta[b] = FiniteDifferenceStep * Math.Max(1, Math.Sqrt(squares / d));
@@ -223,11 +247,13 @@ public sealed class ProbabilityFlowLikelihood
                 {
                     int row = a * rows + r;
                     rowTimes[row] = tau;
+                    rowAlphaBars[row] = abar;
                     if (rowLabels.Length > 0) rowLabels[row] = labels[b];
-                    int direction = r == 0 ? 0 : (r - 1) / 2, sign = r == 0 ? 0 : (r % 2 == 1 ? 1 : -1);
+                    int direction = products ? r : r == 0 ? 0 : (r - 1) / 2, sign = products || r == 0 ? 0 : (r % 2 == 1 ? 1 : -1);
                     for (int i = 0; i < d; i++)
                     {
-                        double v = sign == 0 ? 0 : exact ? (i == direction ? 1 : 0) : probe[(b * probes + direction) * d + i];
+                        double v = products || sign != 0 ? Direction(b, direction, i) : 0;
+                        if (products) rowProbes[row * d + i] = (float)v;
                         input[row * d + i] = (float)(c * (y[b * size + i] + sign * delta[b] * v));
                     }
                 }
@@ -236,15 +262,18 @@ public sealed class ProbabilityFlowLikelihood
             for (int start = 0; start < totalRows; start += MaxModelBatch)
             {
                 int m = Math.Min(MaxModelBatch, totalRows - start);
-                _denoiser.Predict(input.AsSpan(start * d, m * d), rowTimes.AsSpan(start, m),
-                    rowLabels.Length > 0 ? rowLabels.AsSpan(start, m) : ReadOnlySpan<int>.Empty, output.AsSpan(start * d, m * d));
+                ReadOnlySpan<int> chunkLabels = rowLabels.Length > 0 ? rowLabels.AsSpan(start, m) : ReadOnlySpan<int>.Empty;
+                if (products)
+                    _vectorJacobian!.PredictNoiseAndVectorJacobianProduct(input.AsSpan(start * d, m * d), rowTimes.AsSpan(start, m),
+                        rowAlphaBars.AsSpan(start, m), chunkLabels, rowProbes.AsSpan(start * d, m * d), epsilon.AsSpan(start * d, m * d),
+                        product.AsSpan(start * d, m * d));
+                else
+                    _denoiser.Predict(input.AsSpan(start * d, m * d), rowTimes.AsSpan(start, m), chunkLabels, output.AsSpan(start * d, m * d));
             }
-            for (int row = 0; row < totalRows; row++)
-            {
-                double abar = Schedule.InterpolatedAlphaBar(rowTimes[row]); // as SamplingContext.Denoise converts
-                ModelOutputs.ToSampleAndNoise(_denoiser.PredictionType, abar, input.AsSpan(row * d, d), output.AsSpan(row * d, d),
-                    x0, epsilon.AsSpan(row * d, d));
-            }
+            if (!products)
+                for (int row = 0; row < totalRows; row++)
+                    ModelOutputs.ToSampleAndNoise(_denoiser.PredictionType, rowAlphaBars[row], input.AsSpan(row * d, d), output.AsSpan(row * d, d),
+                        x0, epsilon.AsSpan(row * d, d));
             for (int a = 0; a < active.Count; a++)
             {
                 int b = active[a], baseRow = a * rows;
@@ -253,7 +282,23 @@ public sealed class ProbabilityFlowLikelihood
                 for (int i = 0; i < d; i++)
                     dydt[b * size + i] = f * y[b * size + i] + k * epsilon[baseRow * d + i]; // f x - (1/2) g^2 s   (Song et al. 2021, eq. 13)
                 double divergence = 0;
-                if (exact)
+                if (products)
+                {
+                    // v^T J v of the whole drift J = f I + (1/2) g^2 / std c d eps / du, u = c x the model's input: f ||v||^2 + k c v^T (d eps / du) v
+                    for (int p = 0; p < directions; p++)
+                    {
+                        int row = (baseRow + p) * d;
+                        double quadratic = 0, norm = 0;
+                        for (int i = 0; i < d; i++)
+                        {
+                            quadratic += (double)rowProbes[row + i] * product[row + i];
+                            norm += (double)rowProbes[row + i] * rowProbes[row + i];
+                        }
+                        divergence += f * norm + k * c * quadratic;
+                    }
+                    if (!exact) divergence /= probes; // the exact trace sums its D columns, Hutchinson averages its probes
+                }
+                else if (exact)
                 {
                     // div f~ = D f(t) + (1/2) g^2 / std sum_i d eps_i / d x_i   (Song et al. 2021, eq. 39's integrand)
                     for (int i = 0; i < d; i++)
@@ -286,7 +331,6 @@ public sealed class ProbabilityFlowLikelihood
                 dydt[b * size + d] = divergence;
             }
         }
-
         DormandPrince.Statistics statistics = DormandPrince.Integrate(batch, size, Eps, 1, state, Drift, RelativeTolerance, AbsoluteTolerance,
             cancellationToken: cancellationToken);
         for (int b = 0; b < batch; b++)
@@ -327,7 +371,11 @@ public sealed class LikelihoodResult
     /// <summary>RK45 drift evaluations of each sample (adaptive: they differ between samples).</summary>
     public IReadOnlyList<int> FunctionEvaluations { get; }
 
-    /// <summary>Model rows per drift evaluation (1 + 2 D or 1 + 2 probes); model rows per sample = this times <see cref="FunctionEvaluations"/>.</summary>
+    /// <summary>
+    /// Model rows per drift evaluation (<see cref="ProbabilityFlowLikelihood.RowsPerEvaluation"/>: 1 + 2 D or 1 + 2 probes by finite
+    /// differences, D or probes forward-and-backward rows by vector-Jacobian products); model rows per sample = this times
+    /// <see cref="FunctionEvaluations"/>.
+    /// </summary>
     public int RowsPerEvaluation { get; }
 
     /// <summary>-Mean / D: nats per dimension (continuous data).</summary>
