@@ -9,7 +9,7 @@ namespace Diffusion.ML.Onnx;
 /// An ONNX model in memory: written by <see cref="OnnxGraphBuilder.Build"/> or read back with <see cref="Load"/> to inspect
 /// its opset, operators, inputs, outputs and metadata. Reading needs no ONNX Runtime.
 /// </summary>
-public sealed class OnnxModel
+public sealed partial class OnnxModel
 {
     /// <summary>The <c>producer_name</c> Diffusion.ML writes.</summary>
     public const string Producer = "Diffusion.ML";

@@ -14,6 +14,12 @@ public enum OnnxElementType
     /// <summary>32-bit float.</summary>
     Float = 1,
 
+    /// <summary>8-bit unsigned integer.</summary>
+    UInt8 = 2,
+
+    /// <summary>16-bit unsigned integer.</summary>
+    UInt16 = 4,
+
     /// <summary>32-bit signed integer.</summary>
     Int32 = 6,
 
@@ -22,6 +28,9 @@ public enum OnnxElementType
 
     /// <summary>Boolean (a Loop's condition).</summary>
     Bool = 9,
+
+    /// <summary>32-bit unsigned integer (ML.NET's key columns and UInt32 labels).</summary>
+    UInt32 = 12,
 }
 
 /// <summary>One dimension of a graph input or output: a fixed size or a named symbolic size such as "batch".</summary>

@@ -6,7 +6,7 @@ namespace Diffusion.ML.TorchSharp.Modules;
 /// Architecture of a <see cref="UNet"/>. The defaults are the reference 28x28x1 (MNIST-like) configuration,
 /// about 6.8M parameters. Stored in checkpoints through <see cref="ToJson"/> / <see cref="FromJson"/>.
 /// </summary>
-public sealed class UNetOptions
+public sealed record UNetOptions
 {
     /// <summary>Channels of the images (1 = grayscale, 3 = RGB). Default 1.</summary>
     public int ImageChannels { get; init; } = 1;
