@@ -111,7 +111,7 @@ public sealed class DenoiserTrainerEstimator : IEstimator<DenoiserTransformer>
             reporter.Info($"training a {trainer.Network.Kind} ({trainer.Network.parameters().Sum(p => p.numel()):N0} parameters) on {data.Count} samples of " +
                 $"{string.Join("x", shape)}{(data.ClassCount > 0 ? $", {data.ClassCount} classes" : "")} for {_options.Steps} steps on {device}");
             trainer.Train(_options.Steps, checkpoint, _options.CheckpointEvery,
-                new Progress(p => reporter.Report(p.Step, p.TotalSteps, p.Loss, p.Remaining)), _options.CancellationToken);
+                new SynchronousProgress<TrainingProgress>(p => reporter.Report(p.Step, p.TotalSteps, p.Loss, p.Remaining)), _options.CancellationToken);
             var network = trainer.Ema.Model;
             network.eval();
             var export = new DenoiserOnnxExportOptions
@@ -130,10 +130,4 @@ public sealed class DenoiserTrainerEstimator : IEstimator<DenoiserTransformer>
         SchemaShapes.WithFloatVector(_mlContext, inputSchema, _options.OutputColumnName,
             _options.ImageShape is { } s ? s.Aggregate(1, (a, b) => a * b) : -1,
             [_featureColumnName, .. _labelColumnName is null ? Array.Empty<string>() : [_labelColumnName]]);
-
-    /// <summary>Synchronous progress (System.Progress posts to the thread pool, which would reorder reports).</summary>
-    private sealed class Progress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
-    {
-        public void Report(TrainingProgress value) => report(value);
-    }
 }

@@ -106,7 +106,7 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
         {
             reporter.Info($"training a VAE on {data.Count} images of {string.Join("x", shape)} for {_options.Steps} steps on {device}");
             trainer.Train(_options.Steps, checkpoint, _options.CheckpointEvery,
-                new Progress(p => reporter.Report(p.Step, p.TotalSteps, p.Loss, p.Remaining)), _options.CancellationToken);
+                new SynchronousProgress<AutoencoderProgress>(p => reporter.Report(p.Step, p.TotalSteps, p.Loss, p.Remaining)), _options.CancellationToken);
             var exported = (VariationalAutoencoder)(trainer.Ema?.Model ?? trainer.Model);
             return new VaeTransformer(_mlContext, AutoencoderOnnxExporter.ExportVaeEncoder(exported), AutoencoderOnnxExporter.ExportVaeDecoder(exported),
                 exported.ImageShape.Select(d => (int)d).ToArray(), exported.LatentShape.Select(d => (int)d).ToArray(), exported.LatentScale,
@@ -123,11 +123,5 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
     {
         int factor = 1 << (_options.LevelChannels.Length - 1);
         return _options.ImageShape is [_, int h, int w] ? _options.LatentChannels * (h / factor) * (w / factor) : -1;
-    }
-
-    /// <summary>Synchronous progress (System.Progress posts to the thread pool, which would reorder reports).</summary>
-    private sealed class Progress(Action<AutoencoderProgress> report) : IProgress<AutoencoderProgress>
-    {
-        public void Report(AutoencoderProgress value) => report(value);
     }
 }
