@@ -54,11 +54,7 @@ public sealed partial class OnnxModel
     {
         RequireFloat(_proto.Graph.Input, name, "input");
         var proto = _proto.Clone();
-        string inner = Fresh(proto.Graph, name + "_affine");
-        foreach (var node in proto.Graph.Node) ReplaceUses(node, name, inner);
-        foreach (var output in proto.Graph.Output.Where(o => o.Name == name)) output.Name = inner; // an input passed straight through
-        var prologue = AffineNodes(proto.Graph, name, inner, scale, shift).ToList();
-        for (int i = prologue.Count - 1; i >= 0; i--) proto.Graph.Node.Insert(0, prologue[i]);
+        InsertInputPrologue(proto.Graph, name, "_affine", inner => AffineNodes(proto.Graph, name, inner, scale, shift));
         return new OnnxModel(proto);
     }
 
@@ -76,14 +72,15 @@ public sealed partial class OnnxModel
         int original = input.Type?.TensorType?.ElemType ?? throw new ArgumentException($"Input '{name}' is not a tensor.", nameof(name));
         if (original == (int)declared) return this;
         var proto = _proto.Clone();
-        string inner = Fresh(proto.Graph, name + "_cast");
-        foreach (var node in proto.Graph.Node) ReplaceUses(node, name, inner);
         proto.Graph.Input.First(i => i.Name == name).Type.TensorType.ElemType = (int)declared;
-        proto.Graph.Node.Insert(0, new NodeProto
-        {
-            OpType = "Cast", Name = inner, Input = { name }, Output = { inner },
-            Attribute = { new AttributeProto { Name = "to", Type = AttributeProto.Types.AttributeType.Int, I = original } },
-        });
+        InsertInputPrologue(proto.Graph, name, "_cast", inner =>
+        [
+            new NodeProto
+            {
+                OpType = "Cast", Name = inner, Input = { name }, Output = { inner },
+                Attribute = { new AttributeProto { Name = "to", Type = AttributeProto.Types.AttributeType.Int, I = original } },
+            },
+        ]);
         return new OnnxModel(proto);
     }
 
@@ -98,10 +95,9 @@ public sealed partial class OnnxModel
         if (input.Type?.TensorType?.ElemType != (int)TensorProto.Types.DataType.Int64)
             throw new ArgumentException($"The input '{name}' is not an int64 tensor.", nameof(name));
         var proto = _proto.Clone();
-        string inner = Fresh(proto.Graph, name + "_offset"), constant = Fresh(proto.Graph, name + "_offset_value");
-        foreach (var node in proto.Graph.Node) ReplaceUses(node, name, inner);
+        string constant = Fresh(proto.Graph, name + "_offset_value");
         proto.Graph.Initializer.Add(new TensorProto { Name = constant, DataType = (int)TensorProto.Types.DataType.Int64, Int64Data = { offset } });
-        proto.Graph.Node.Insert(0, new NodeProto { OpType = "Add", Name = inner, Input = { name, constant }, Output = { inner } });
+        InsertInputPrologue(proto.Graph, name, "_offset", inner => [new NodeProto { OpType = "Add", Name = inner, Input = { name, constant }, Output = { inner } }]);
         return new OnnxModel(proto);
     }
 
@@ -164,10 +160,9 @@ public sealed partial class OnnxModel
         var shape = input.Type?.TensorType?.Shape ?? throw new ArgumentException($"Input '{name}' declares no shape.", nameof(name));
         int rank = shape.Dim.Count;
         shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = 1 });
-        string inner = Fresh(proto.Graph, name + "_squeezed"), axes = Fresh(proto.Graph, name + "_axes");
-        foreach (var node in proto.Graph.Node) ReplaceUses(node, name, inner);
+        string axes = Fresh(proto.Graph, name + "_axes");
         proto.Graph.Initializer.Add(new TensorProto { Name = axes, DataType = (int)TensorProto.Types.DataType.Int64, Dims = { 1 }, Int64Data = { rank } });
-        proto.Graph.Node.Insert(0, new NodeProto { OpType = "Squeeze", Name = inner, Input = { name, axes }, Output = { inner } });
+        InsertInputPrologue(proto.Graph, name, "_squeezed", inner => [new NodeProto { OpType = "Squeeze", Name = inner, Input = { name, axes }, Output = { inner } }]);
         return new OnnxModel(proto);
     }
 
@@ -205,6 +200,20 @@ public sealed partial class OnnxModel
         fill(constant);
         proto.Graph.Initializer.Add(constant);
         return new OnnxModel(proto);
+    }
+
+    /// <summary>
+    /// Puts nodes between input <paramref name="name"/> and everything that reads it (nodes, subgraphs, a graph output that
+    /// passes it straight through): <paramref name="prologue"/> gets a fresh name and returns nodes that read the input
+    /// and write that name; they go first, in order.
+    /// </summary>
+    private static void InsertInputPrologue(GraphProto graph, string name, string hint, Func<string, IEnumerable<NodeProto>> prologue)
+    {
+        string inner = Fresh(graph, name + hint);
+        foreach (var node in graph.Node) ReplaceUses(node, name, inner);
+        foreach (var output in graph.Output.Where(o => o.Name == name)) output.Name = inner;
+        var nodes = prologue(inner).ToList();
+        for (int i = nodes.Count - 1; i >= 0; i--) graph.Node.Insert(0, nodes[i]);
     }
 
     private static IEnumerable<NodeProto> AffineNodes(GraphProto graph, string input, string output, float scale, float shift)
