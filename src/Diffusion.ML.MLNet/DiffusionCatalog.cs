@@ -8,7 +8,7 @@ namespace Diffusion.ML.MLNet;
 /// The Diffusion.ML components for ML.NET pipelines, reached with <c>mlContext.Diffusion()</c>: estimators that train
 /// inside <c>Fit</c> (TorchSharp) and return transformers that run on ONNX Runtime and save with the model.
 /// </summary>
-public sealed class DiffusionCatalog
+public sealed partial class DiffusionCatalog
 {
     internal DiffusionCatalog(MLContext mlContext) => MLContext = mlContext;
 
