@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using SkiaSharp;
 
 namespace Diffusion.ML.Data;
@@ -58,11 +59,15 @@ public static class PngWriter
         int gridHeight = checked((gridRows * (height + padding)) + padding);
         int bytesPerPixel = channels == 1 ? 1 : 4;
 
-        var info = new SKImageInfo(gridWidth, gridHeight, channels == 1 ? SKColorType.Gray8 : SKColorType.Rgba8888, SKAlphaType.Opaque);
-        using var bitmap = new SKBitmap(info);
-        bitmap.Erase(SKColors.Black);
-        Span<byte> target = bitmap.GetPixelSpan();
-        int rowBytes = bitmap.RowBytes;
+        // The grid is filled in a managed buffer and copied into the bitmap row by row: SkiaSharp 2.88 (the version
+        // ML.NET's ImageAnalytics binds to, so the project pins it) has no writable pixel span.
+        int gridRowBytes = gridWidth * bytesPerPixel;
+        var grid = new byte[gridRowBytes * gridHeight];
+        if (channels == 3)
+        {
+            for (int k = 3; k < grid.Length; k += 4) grid[k] = byte.MaxValue; // opaque black padding
+        }
+
         int planeLength = height * width;
         for (int n = 0; n < count; n++)
         {
@@ -71,7 +76,7 @@ public static class PngWriter
             int top = padding + ((n / gridColumns) * (height + padding));
             for (int y = 0; y < height; y++)
             {
-                Span<byte> row = target.Slice(((top + y) * rowBytes) + (left * bytesPerPixel), width * bytesPerPixel);
+                Span<byte> row = grid.AsSpan(((top + y) * gridRowBytes) + (left * bytesPerPixel), width * bytesPerPixel);
                 for (int x = 0; x < width; x++)
                 {
                     int offset = (y * width) + x;
@@ -84,16 +89,28 @@ public static class PngWriter
                         row[4 * x] = PixelScale.ToByte(image[offset]);
                         row[(4 * x) + 1] = PixelScale.ToByte(image[planeLength + offset]);
                         row[(4 * x) + 2] = PixelScale.ToByte(image[(2 * planeLength) + offset]);
-                        row[(4 * x) + 3] = byte.MaxValue;
                     }
                 }
             }
         }
 
-        using SKBitmap scaled = bitmap.Resize(info.WithSize(gridWidth * scale, gridHeight * scale), new SKSamplingOptions(SKFilterMode.Nearest))
-            ?? throw new InvalidOperationException($"SkiaSharp could not scale the {gridWidth}x{gridHeight} grid by {scale}.");
-        using SKData data = scaled.Encode(SKEncodedImageFormat.Png, 100)
-            ?? throw new InvalidOperationException($"SkiaSharp could not encode the {gridWidth * scale}x{gridHeight * scale} image for '{path}' as PNG.");
+        // Integer nearest-neighbour magnification: every grid pixel becomes a scale x scale block.
+        var info = new SKImageInfo(gridWidth * scale, gridHeight * scale, channels == 1 ? SKColorType.Gray8 : SKColorType.Rgba8888, SKAlphaType.Opaque);
+        using var bitmap = new SKBitmap(info);
+        var scaledRow = new byte[info.Width * bytesPerPixel];
+        for (int y = 0; y < info.Height; y++)
+        {
+            ReadOnlySpan<byte> source = grid.AsSpan((y / scale) * gridRowBytes, gridRowBytes);
+            for (int x = 0; x < info.Width; x++)
+            {
+                source.Slice((x / scale) * bytesPerPixel, bytesPerPixel).CopyTo(scaledRow.AsSpan(x * bytesPerPixel));
+            }
+
+            Marshal.Copy(scaledRow, 0, bitmap.GetPixels() + (y * bitmap.RowBytes), scaledRow.Length);
+        }
+
+        using SKData data = bitmap.Encode(SKEncodedImageFormat.Png, 100)
+            ?? throw new InvalidOperationException($"SkiaSharp could not encode the {info.Width}x{info.Height} image for '{path}' as PNG.");
         AtomicFile.WriteAllBytes(path, data.AsSpan());
     }
 }
