@@ -81,7 +81,7 @@ public sealed partial class DiffusionCatalog
     private static Func<DataViewRowCursor, Action<string, long>> ImageReader(DataViewSchema.Column column) => cursor =>
     {
         var get = cursor.GetGetter<MLImage>(column);
-        MLImage? image = null;
+        MLImage image = null!; // ML.NET's getter fills it (null for a file LoadImages could not read)
         return (path, row) =>
         {
             get(ref image);
