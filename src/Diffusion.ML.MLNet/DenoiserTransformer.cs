@@ -23,6 +23,7 @@ public sealed class DenoiserTransformer : DiffusionTransformer
         DenoiserTrainerEstimator.Options options, DataViewSchema trainingSchema)
         : base(Build(mlContext, denoiser, sampleShape, classCount, labelColumnName, options, trainingSchema))
     {
+        Network = denoiser;
         Generators = generators;
         SampleShape = sampleShape;
         ClassCount = classCount;
@@ -61,6 +62,9 @@ public sealed class DenoiserTransformer : DiffusionTransformer
 
     /// <summary>Column of predictions written.</summary>
     public string OutputColumnName { get; }
+
+    /// <summary>The exported network as the trainer wrote it (inputs x, t and class_labels with a free batch axis, Diffusion.ML metadata), for batched sampling on ONNX Runtime.</summary>
+    internal OnnxModel Network { get; }
 
     /// <summary>The one-graph samplers exported at Fit (network inside an ONNX Loop), by sampler.</summary>
     internal IReadOnlyDictionary<OnnxGeneratorSampler, OnnxModel> Generators { get; }
