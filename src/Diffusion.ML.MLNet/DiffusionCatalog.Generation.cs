@@ -100,19 +100,6 @@ public sealed partial class DiffusionCatalog
     };
 
     /// <summary>An ONNX Runtime denoiser over an in-memory export (the caller disposes it).</summary>
-    private static OnnxRuntimeDenoiser OpenOnnx(OnnxModel network, OnnxExecutionProvider provider, int deviceId)
-    {
-        // OnnxRuntimeDenoiser reads files; the session keeps nothing of the file once created, so it goes right away.
-        var folder = Directory.CreateTempSubdirectory("dml-generate");
-        try
-        {
-            string path = Path.Combine(folder.FullName, "denoiser.onnx");
-            network.Save(path);
-            return OnnxRuntimeDenoiser.Load(path, provider: provider, deviceId: deviceId).Denoiser;
-        }
-        finally
-        {
-            folder.Delete(recursive: true);
-        }
-    }
+    private static OnnxRuntimeDenoiser OpenOnnx(OnnxModel network, OnnxExecutionProvider provider, int deviceId) =>
+        OnnxRuntimeDenoiser.Load(network.ToByteArray(), "the trained denoiser", provider: provider, deviceId: deviceId).Denoiser;
 }

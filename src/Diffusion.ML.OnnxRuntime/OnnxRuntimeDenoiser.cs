@@ -68,9 +68,32 @@ public sealed class OnnxRuntimeDenoiser : IDenoiser, IDisposable
     /// <exception cref="InvalidDataException">The file is not a loadable ONNX model, has no Diffusion.ML metadata, or its
     /// inputs do not match the metadata.</exception>
     public static OnnxDiffusionModel Load(string modelPath, int intraOpThreads = 0, GraphOptimizationLevel? graphOptimization = null,
+        OnnxExecutionProvider provider = OnnxExecutionProvider.Cpu, int deviceId = 0) =>
+        Load(OnnxSessions.Open(modelPath, intraOpThreads, graphOptimization, provider, deviceId), modelPath, intraOpThreads, provider, deviceId);
+
+    /// <summary>
+    /// Opens a Diffusion.ML denoiser export held in memory (e.g. <c>OnnxModel.ToByteArray()</c> of a fresh export), as
+    /// <see cref="Load(string, int, GraphOptimizationLevel?, OnnxExecutionProvider, int)"/> opens a file.
+    /// </summary>
+    /// <param name="model">The serialized ONNX model.</param>
+    /// <param name="name">What to call the model in error messages.</param>
+    /// <param name="intraOpThreads">ONNX Runtime intra-op threads; 0 lets ONNX Runtime choose.</param>
+    /// <param name="graphOptimization">ONNX Runtime graph optimisation level; null for ONNX Runtime's default (all).</param>
+    /// <param name="provider">Where ONNX Runtime runs the model (CUDA needs the GPU build).</param>
+    /// <param name="deviceId">The GPU for <see cref="OnnxExecutionProvider.Cuda"/>.</param>
+    /// <returns>The denoiser with its metadata; dispose it.</returns>
+    /// <exception cref="InvalidDataException">The bytes are not a loadable ONNX model, have no Diffusion.ML metadata, or its
+    /// inputs do not match the metadata.</exception>
+    public static OnnxDiffusionModel Load(byte[] model, string name, int intraOpThreads = 0, GraphOptimizationLevel? graphOptimization = null,
         OnnxExecutionProvider provider = OnnxExecutionProvider.Cpu, int deviceId = 0)
     {
-        var session = OnnxSessions.Open(modelPath, intraOpThreads, graphOptimization, provider, deviceId);
+        ArgumentNullException.ThrowIfNull(model);
+        return Load(OnnxSessions.Open(model, $"'{name}'", intraOpThreads, graphOptimization, provider, deviceId), name, intraOpThreads, provider, deviceId);
+    }
+
+    /// <summary>Wraps an open session of a Diffusion.ML export (disposed if its metadata or signature is wrong).</summary>
+    private static OnnxDiffusionModel Load(InferenceSession session, string modelPath, int intraOpThreads, OnnxExecutionProvider provider, int deviceId)
+    {
         DiffusionModelMetadata metadata;
         try
         {

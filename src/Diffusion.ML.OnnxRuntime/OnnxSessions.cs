@@ -13,6 +13,19 @@ internal static class OnnxSessions
         OnnxExecutionProvider provider = OnnxExecutionProvider.Cpu, int deviceId = 0)
     {
         if (!File.Exists(modelPath)) throw new FileNotFoundException($"ONNX model '{modelPath}' does not exist.", modelPath);
+        return Create(options => new InferenceSession(modelPath, options), $"'{modelPath}'", intraOpThreads, graphOptimization, provider, deviceId);
+    }
+
+    /// <summary>Opens an inference session on a serialized model held in memory (<paramref name="source"/> names it in messages).</summary>
+    /// <exception cref="InvalidDataException">The bytes are not a loadable ONNX model.</exception>
+    /// <exception cref="ArgumentException">The execution provider is not in this build of ONNX Runtime.</exception>
+    public static InferenceSession Open(byte[] model, string source, int intraOpThreads, GraphOptimizationLevel? graphOptimization = null,
+        OnnxExecutionProvider provider = OnnxExecutionProvider.Cpu, int deviceId = 0) =>
+        Create(options => new InferenceSession(model, options), source, intraOpThreads, graphOptimization, provider, deviceId);
+
+    private static InferenceSession Create(Func<SessionOptions, InferenceSession> create, string source, int intraOpThreads,
+        GraphOptimizationLevel? graphOptimization, OnnxExecutionProvider provider, int deviceId)
+    {
         using var sessionOptions = new SessionOptions { IntraOpNumThreads = intraOpThreads };
         if (graphOptimization is { } level) sessionOptions.GraphOptimizationLevel = level;
         if (provider == OnnxExecutionProvider.Cuda)
@@ -30,11 +43,11 @@ internal static class OnnxSessions
         }
         try
         {
-            return new InferenceSession(modelPath, sessionOptions);
+            return create(sessionOptions);
         }
         catch (OnnxRuntimeException e)
         {
-            throw new InvalidDataException($"'{modelPath}' could not be loaded as an ONNX model: {e.Message}", e);
+            throw new InvalidDataException($"{source} could not be loaded as an ONNX model: {e.Message}", e);
         }
     }
 
