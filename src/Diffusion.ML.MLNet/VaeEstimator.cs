@@ -1,35 +1,22 @@
 using Diffusion.ML.TorchSharp.Autoencoders;
-using Diffusion.ML.TorchSharp.Onnx;
 using Microsoft.ML;
-using TorchSharp;
 
 namespace Diffusion.ML.MLNet;
 
 /// <summary>
 /// Trains a variational autoencoder (Kingma and Welling 2014) on an image column with TorchSharp, and returns a
 /// <see cref="VaeTransformer"/> that maps images to latents (the posterior mean times the latent scale factor of
-/// Rombach et al. 2022, so the latents have unit variance, as a latent denoiser expects). Reach it with
+/// Rombach et al. 2022, so the latents have unit variance, as a latent denoiser expects; or, with
+/// <see cref="Options.LatentOutput"/>, a seeded posterior sample). Reach it with
 /// <c>mlContext.Diffusion().TrainVae(...)</c>; decode with <c>mlContext.Diffusion().VaeDecoder(...)</c>.
 /// </summary>
 public sealed class VaeEstimator : IEstimator<VaeTransformer>
 {
     /// <summary>Options of <see cref="VaeEstimator"/>.</summary>
-    public sealed class Options : DiffusionTrainingOptions
+    public sealed class Options : LatentAutoencoderOptions
     {
-        /// <summary>Range of the input pixels, mapped to [-1, 1]. Default [0, 255] (ExtractPixels).</summary>
-        public PixelRange PixelRange { get; set; } = PixelRange.Bytes;
-
         /// <summary>Latent channels. Default 4 (Rombach et al. 2022).</summary>
         public int LatentChannels { get; set; } = 4;
-
-        /// <summary>Channels per resolution level; each level after the first halves the resolution. Default [32, 64, 64] (28x28 to 7x7).</summary>
-        public int[] LevelChannels { get; set; } = [32, 64, 64];
-
-        /// <summary>Residual blocks per level.</summary>
-        public int BlocksPerLevel { get; set; } = 1;
-
-        /// <summary>GroupNorm groups (must divide every level's channels).</summary>
-        public int GroupNormGroups { get; set; } = 8;
 
         /// <summary>Weight of the KL term (beta-VAE, Higgins et al. 2017). Default 1.</summary>
         public double Beta { get; set; } = 1.0;
@@ -37,8 +24,27 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
         /// <summary>Standard deviation of the Gaussian decoder p(x | z) in [-1, 1] pixel units. Default 0.1.</summary>
         public double ObservationStd { get; set; } = 0.1;
 
-        /// <summary>EMA decay of the weights used for export; null exports the trained weights. Default 0.999.</summary>
-        public double? EmaDecay { get; set; } = 0.999;
+        /// <summary>What the transformer writes: the scaled posterior mean (default) or a scaled posterior sample drawn per row.</summary>
+        public VaeLatentOutput LatentOutput { get; set; } = VaeLatentOutput.Mean;
+
+        /// <summary>Seed of the posterior samples (<see cref="VaeLatentOutput.Sample"/>); with a row's key it fixes the row's draw. Independent of <see cref="DiffusionTrainingOptions.Seed"/>.</summary>
+        public long SampleSeed { get; set; }
+
+        /// <summary>
+        /// Int64 column keying each row's posterior sample (e.g. an id); null (default) keys a row by a hash of its pixels,
+        /// so a row gets the same sample wherever it appears, and identical images get identical samples. Only with
+        /// <see cref="VaeLatentOutput.Sample"/>.
+        /// </summary>
+        public string? RowKeyColumnName { get; set; }
+
+        internal void ValidateLatentOutput()
+        {
+            if (!Enum.IsDefined(LatentOutput))
+                throw new ArgumentException($"LatentOutput must be {VaeLatentOutput.Mean} or {VaeLatentOutput.Sample}; got {LatentOutput}.", nameof(LatentOutput));
+            if (RowKeyColumnName is not null && LatentOutput != VaeLatentOutput.Sample)
+                throw new ArgumentException($"RowKeyColumnName '{RowKeyColumnName}' keys posterior samples; set LatentOutput = {nameof(VaeLatentOutput.Sample)} or leave it null.", nameof(RowKeyColumnName));
+            if (RowKeyColumnName is "") throw new ArgumentException("RowKeyColumnName must be a column name or null.", nameof(RowKeyColumnName));
+        }
     }
 
     private readonly MLContext _mlContext;
@@ -60,68 +66,29 @@ public sealed class VaeEstimator : IEstimator<VaeTransformer>
     /// <exception cref="InvalidDataException">A row holds NaN or infinite pixels (its number is in the message).</exception>
     public VaeTransformer Fit(IDataView input)
     {
-        ArgumentNullException.ThrowIfNull(input);
-        _options.ValidateCommon();
-        _options.PixelRange.Validate(nameof(Options.PixelRange));
-        int[] shape = ImageColumns.ResolveShape(input.Schema, _inputColumnName, _options.ImageShape, nameof(Options.ImageShape));
-        var vaeOptions = new VaeOptions
-        {
-            Backbone = new ConvBackboneOptions
+        _options.ValidateLatentOutput();
+        return LatentAutoencoderFit.Run<VariationalAutoencoder, VaeTransformer>(_mlContext, _options, "vae", "VAE", input, _inputColumnName,
+            backbone =>
             {
-                ImageChannels = shape[0], ImageHeight = shape[1], ImageWidth = shape[2],
-                LevelChannels = _options.LevelChannels, BlocksPerLevel = _options.BlocksPerLevel, GroupNormGroups = _options.GroupNormGroups,
+                var options = new VaeOptions
+                {
+                    Backbone = backbone,
+                    LatentChannels = _options.LatentChannels,
+                    Beta = _options.Beta,
+                    ObservationStd = _options.ObservationStd,
+                };
+                options.Validate();
+                return () => new VariationalAutoencoder(options);
             },
-            LatentChannels = _options.LatentChannels,
-            Beta = _options.Beta,
-            ObservationStd = _options.ObservationStd,
-        };
-        vaeOptions.Validate();
-        var trainerOptions = new AutoencoderTrainerOptions
-        {
-            BatchSize = _options.BatchSize,
-            LearningRate = _options.LearningRate ?? 1e-3,
-            WarmupSteps = _options.WarmupSteps,
-            EmaDecay = _options.EmaDecay,
-            Seed = _options.Seed,
-        };
-        trainerOptions.Validate();
-        var data = ImageColumns.Read(input, _inputColumnName, shape, _options.PixelRange, labelColumnName: null, _options.CancellationToken);
-
-        var device = TorchSharpFit.Device(_options);
-        string? checkpoint = TorchSharpFit.CheckpointPath(_options, "vae.ckpt");
-        using var reporter = new TrainingReporter(_mlContext, "vae", _options);
-        AutoencoderTrainer trainer;
-        if (checkpoint is not null && File.Exists(checkpoint))
-        {
-            trainer = AutoencoderTrainer.Resume(checkpoint, data, device);
-            reporter.Info($"resumed from {checkpoint} at step {trainer.Step}");
-        }
-        else
-        {
-            torch.random.manual_seed(_options.Seed); // the initial weights
-            trainer = new AutoencoderTrainer(new VariationalAutoencoder(vaeOptions), data, trainerOptions, device);
-        }
-        using (trainer)
-        using (trainer.Model)
-        {
-            reporter.Info($"training a VAE on {data.Count} images of {string.Join("x", shape)} for {_options.Steps} steps on {device}");
-            trainer.Train(_options.Steps, checkpoint, _options.CheckpointEvery,
-                new SynchronousProgress<AutoencoderProgress>(p => reporter.Report(p.Step, p.TotalSteps, p.Loss, p.Remaining)), _options.CancellationToken);
-            var exported = (VariationalAutoencoder)(trainer.Ema?.Model ?? trainer.Model);
-            return new VaeTransformer(_mlContext, AutoencoderOnnxExporter.ExportVaeEncoder(exported), AutoencoderOnnxExporter.ExportVaeDecoder(exported),
-                exported.ImageShape.Select(d => (int)d).ToArray(), exported.LatentShape.Select(d => (int)d).ToArray(), exported.LatentScale,
-                _inputColumnName, _outputColumnName, _options.PixelRange, input);
-        }
+            vae => new VaeTransformer(_mlContext, vae, _inputColumnName, _outputColumnName, _options, input));
     }
 
     /// <inheritdoc />
-    public SchemaShape GetOutputSchema(SchemaShape inputSchema) =>
-        SchemaShapes.WithFloatVector(_mlContext, inputSchema, _outputColumnName, LatentSize(), _inputColumnName);
-
-    /// <summary>The latent size when the image shape is given, else -1 (known after Fit).</summary>
-    private int LatentSize()
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
-        int factor = 1 << (_options.LevelChannels.Length - 1);
-        return _options.ImageShape is [_, int h, int w] ? _options.LatentChannels * (h / factor) * (w / factor) : -1;
+        _options.ValidateLatentOutput();
+        LatentAutoencoderFit.RequireImageColumn(inputSchema, _inputColumnName);
+        int positions = _options.LatentPositions();
+        return SchemaShapes.WithFloatVector(_mlContext, inputSchema, _outputColumnName, positions > 0 ? positions * _options.LatentChannels : -1, _inputColumnName);
     }
 }

@@ -102,7 +102,9 @@ public sealed class LatentPipelineTests
         }
         long small = PeakWhileReading(ml.Diffusion().SampleRequests(EmptySchema(784), 2_000, seed: 1));
         long large = PeakWhileReading(ml.Diffusion().SampleRequests(EmptySchema(784), 20_000, seed: 1));
-        Assert.IsLessThanOrEqualTo(1.2 * small + 64 * 1024, large, $"2,000 rows: {small} bytes; 20,000 rows: {large} bytes");
+        // The view holds one row, so both peaks are a few kB plus process noise (up to ~130 kB seen from lazily created
+        // runtime objects); keeping the 18,000 extra rows of 784 floats would add 56 MB, and even 30 bytes per row 0.5 MB.
+        Assert.IsLessThanOrEqualTo(1.2 * small + 512 * 1024, large, $"2,000 rows: {small} bytes; 20,000 rows: {large} bytes");
     }
 
     private static DataViewSchema EmptySchema(int size)

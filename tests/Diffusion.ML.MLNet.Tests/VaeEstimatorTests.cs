@@ -1,3 +1,5 @@
+using Diffusion.ML.Randomness;
+using Diffusion.ML.Schedules;
 using Diffusion.ML.TorchSharp.Autoencoders;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -41,9 +43,10 @@ public sealed class VaeEstimatorTests
         using var model = checkpoint.LoadModel(useEma: true);
         var rows = TestData.Rows(24);
         var scaled = new Data.ImageDataset(24, 1, 8, 8, rows.SelectMany(r => r.Pixels.Select(p => p / 127.5f - 1f)).ToArray());
-        // The exported EMA weights carry their own scale factor: 1 / std of their latents of the training images.
-        model.LatentScale = LatentCodec.ComputeLatentScale(model, scaled);
-        Assert.AreEqual(model.LatentScale, vae.LatentScale, 1e-6 * vae.LatentScale, $"manifest {checkpoint.Manifest.LatentScale}, recomputed {model.LatentScale}, transformer {vae.LatentScale}");
+        // The exported EMA weights carry their own scale factor (stored in the checkpoint): 1 / std of their latents of the training images.
+        double recomputed = LatentCodec.ComputeLatentScale(model, scaled);
+        Assert.AreEqual(recomputed, model.LatentScale, 1e-6 * recomputed, "the checkpoint's EMA scale");
+        Assert.AreEqual(recomputed, vae.LatentScale, 1e-6 * recomputed, "the transformer's scale");
         float[] expected = LatentCodec.EncodeDataset(model, scaled);
         AssertClose(expected, latents.SelectMany(l => l).ToArray(), 2e-4, "latents");
 
@@ -51,6 +54,120 @@ public sealed class VaeEstimatorTests
         float[] pixels = TestData.Column(decoded, "Decoded").SelectMany(p => p).ToArray();
         float[] expectedPixels = LatentCodec.DecodeLatents(model, expected).Select(v => (v + 1f) * 127.5f).ToArray();
         AssertClose(expectedPixels, pixels, 0.05, "decoded pixels in [0, 255]");
+    }
+
+    [TestMethod]
+    public void PosteriorSamplesAreTheReparameterisedDrawOfEachRowsPixels()
+    {
+        var ml = new MLContext(seed: 1);
+        var images = TestData.Images(ml, 24);
+        var options = Tiny();
+        options.LatentOutput = VaeLatentOutput.Sample;
+        options.SampleSeed = 5;
+        var vae = ml.Diffusion().TrainVae("Latent", "Pixels", options).Fit(images);
+        float[] samples = TestData.Column(vae.Transform(images), "Latent").SelectMany(l => l).ToArray();
+
+        // Independent path: mean and log-variance of the checkpoint's EMA model on TorchSharp, eps of each row's content
+        // key from the C# Threefry streams (stream word 2), z = (mu + exp(logvar / 2) eps) scale.
+        using var model = (VariationalAutoencoder)AutoencoderCheckpoint.Load(Path.Combine(_dir, "ckpt", "vae.ckpt")).LoadModel(useEma: true);
+        var rows = TestData.Rows(24);
+        var streams = new SeededForwardNoising(new NoiseSchedule(new NoiseScheduleOptions()), 5);
+        float[] expected = ExpectedSamples(model, rows.Select(r => r.Pixels).ToArray(), rows.Select(r => streams.ContentKey(r.Pixels)).ToArray(), streams);
+        AssertClose(expected, samples, 1e-4, "posterior samples");
+
+        // Another seed: other draws from the same weights (the second Fit resumes at the last step and trains no more).
+        options.SampleSeed = 6;
+        float[] reseeded = TestData.Column(ml.Diffusion().TrainVae("Latent", "Pixels", options).Fit(images).Transform(images), "Latent").SelectMany(l => l).ToArray();
+        var other = new SeededForwardNoising(new NoiseSchedule(new NoiseScheduleOptions()), 6);
+        AssertClose(ExpectedSamples(model, rows.Select(r => r.Pixels).ToArray(), rows.Select(r => other.ContentKey(r.Pixels)).ToArray(), other), reseeded, 1e-4, "seed 6");
+        Assert.IsTrue(samples.Zip(reseeded).All(p => p.First != p.Second), "every value differs across seeds");
+    }
+
+    [TestMethod]
+    public void KeyedPosteriorSamplesAverageToTheMeanAndSurviveSaveAndLoad()
+    {
+        const int images = 24, draws = 40;
+        var ml = new MLContext(seed: 1);
+        var pixels = TestData.Rows(images).Select(r => r.Pixels).ToArray();
+        var keyed = ml.Data.LoadFromEnumerable(Enumerable.Range(0, images * draws).Select(i => new KeyedRow { Pixels = pixels[i % images], Key = 1000L * i - 7 }).ToList());
+        var options = Tiny();
+        options.LatentOutput = VaeLatentOutput.Sample;
+        options.SampleSeed = -3;
+        options.RowKeyColumnName = "Key";
+        var vae = ml.Diffusion().TrainVae("Latent", "Pixels", options).Fit(TestData.Images(ml, images)); // the key column is needed only when transforming
+        var output = vae.Transform(keyed);
+        float[][] samples = TestData.Column(output, "Latent");
+
+        using var model = (VariationalAutoencoder)AutoencoderCheckpoint.Load(Path.Combine(_dir, "ckpt", "vae.ckpt")).LoadModel(useEma: true);
+        var streams = new SeededForwardNoising(new NoiseSchedule(new NoiseScheduleOptions()), unchecked((ulong)-3L));
+        float[] expected = ExpectedSamples(model, Enumerable.Range(0, images * draws).Select(i => pixels[i % images]).ToArray(),
+            Enumerable.Range(0, images * draws).Select(i => unchecked((ulong)(1000L * i - 7))).ToArray(), streams);
+        AssertClose(expected, samples.SelectMany(s => s).ToArray(), 1e-4, "keyed posterior samples");
+
+        // Over the draws of each image, the average is mu scale and the spread sigma scale: the standardised errors of the
+        // averages, (mean of draws - mu s) / (sigma s / sqrt(draws)), have mean about 0 and variance about 1.
+        var (mu, sigma) = Posterior(model, pixels);
+        double s = model.LatentScale;
+        int d = samples[0].Length;
+        var z = new List<double>();
+        for (int n = 0; n < images; n++)
+            for (int k = 0; k < d; k++)
+            {
+                double average = Enumerable.Range(0, draws).Average(j => samples[j * images + n][k]);
+                z.Add((average - mu[n * d + k] * s) / (sigma[n * d + k] * s / Math.Sqrt(draws)));
+            }
+        double zMean = z.Average(), zVariance = z.Average(v => (v - zMean) * (v - zMean));
+        Assert.IsLessThan(0.15, Math.Abs(zMean), $"mean of the standardised errors {zMean} over {z.Count}");
+        Assert.IsTrue(zVariance is > 0.8 and < 1.2, $"variance of the standardised errors {zVariance}");
+        Assert.IsLessThan(5.0, z.Max(Math.Abs), "every average lies within 5 standard errors of the mean");
+
+        // Deterministic: a second Transform, and the saved model in another context, give the same draws.
+        CollectionAssert.AreEqual(samples.SelectMany(v => v).ToArray(), TestData.Column(vae.Transform(keyed), "Latent").SelectMany(v => v).ToArray(), "second Transform");
+        string zip = Path.Combine(_dir, "sampler.zip");
+        ml.Model.Save(vae, keyed.Schema, zip);
+        var loaded = new MLContext().Model.Load(zip, out _);
+        CollectionAssert.AreEqual(samples.SelectMany(v => v).ToArray(), TestData.Column(loaded.Transform(keyed), "Latent").SelectMany(v => v).ToArray(), "after Save/Load");
+
+        // The key column must be there and be Int64; a row key without sampling is refused.
+        var missing = Assert.ThrowsExactly<ArgumentException>(() => vae.Transform(TestData.Images(ml, 2)));
+        StringAssert.Contains(missing.Message, "no row key column 'Key'");
+        var int32Keys = ml.Transforms.Conversion.ConvertType("Key", "Key", DataKind.Int32).Fit(keyed).Transform(keyed);
+        var wrongType = Assert.ThrowsExactly<ArgumentException>(() => vae.Transform(int32Keys));
+        StringAssert.Contains(wrongType.Message, "must be Int64");
+        options.LatentOutput = VaeLatentOutput.Mean;
+        var meanWithKey = Assert.ThrowsExactly<ArgumentException>(() => ml.Diffusion().TrainVae("Latent", "Pixels", options).Fit(keyed));
+        StringAssert.Contains(meanWithKey.Message, "set LatentOutput = Sample");
+    }
+
+    /// <summary>(mu + exp(logvar / 2) eps) scale per row (Kingma and Welling 2014, sec. 2.4), mu and logvar from TorchSharp, eps pair j from H(RowStream(key); j, 2).</summary>
+    private static float[] ExpectedSamples(VariationalAutoencoder model, float[][] pixels, ulong[] keys, SeededForwardNoising streams)
+    {
+        var (mu, sigma) = Posterior(model, pixels);
+        int d = mu.Length / pixels.Length;
+        var expected = new float[mu.Length];
+        for (int n = 0; n < pixels.Length; n++)
+        {
+            var (m0, m1) = streams.RowStream(keys[n]);
+            for (int k = 0; k < d; k++)
+            {
+                var (a, b) = Threefry2x32.Hash(m0, m1, (uint)(k / 2), 2);
+                var (cos, sin) = Threefry2x32.StandardNormals(a, b);
+                double eps = (float)(k % 2 == 0 ? cos : sin);
+                expected[n * d + k] = (float)((mu[n * d + k] + sigma[n * d + k] * eps) * model.LatentScale);
+            }
+        }
+        return expected;
+    }
+
+    /// <summary>The posterior mean and standard deviation exp(logvar / 2) of each image, from TorchSharp, pixels in [0, 255] mapped to [-1, 1] by hand.</summary>
+    private static (float[] Mu, float[] Sigma) Posterior(VariationalAutoencoder model, float[][] pixels)
+    {
+        using var x = global::TorchSharp.torch.tensor(pixels.SelectMany(p => p.Select(v => v / 127.5f - 1f)).ToArray(), [pixels.Length, 1, 8, 8]);
+        var (mean, logVariance) = model.EncodeDistribution(x);
+        using (mean)
+        using (logVariance)
+        using (var sigma = (logVariance * 0.5).exp())
+            return (mean.data<float>().ToArray(), sigma.data<float>().ToArray());
     }
 
     [TestMethod]
@@ -126,6 +243,14 @@ public sealed class VaeEstimatorTests
         var vae = ml.Diffusion().TrainVae("Latent", "Pixels", Tiny(1)).Fit(images);
         var wrongSize = Assert.ThrowsExactly<ArgumentException>(() => vae.Transform(ml.Data.LoadFromEnumerable(new[] { new OddRow() }).Schema is var _ ? ml.Data.LoadFromEnumerable(new[] { new OddRow() }) : null!));
         StringAssert.Contains(wrongSize.Message, "this VAE encodes 1x8x8 = 64");
+    }
+
+    private sealed class KeyedRow
+    {
+        [VectorType(64)]
+        public float[] Pixels { get; set; } = [];
+
+        public long Key { get; set; }
     }
 
     private sealed class OddRow

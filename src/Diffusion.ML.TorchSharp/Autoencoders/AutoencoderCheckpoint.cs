@@ -42,9 +42,9 @@ public sealed class AutoencoderCheckpoint
 
     /// <summary>Writes a checkpoint atomically.</summary>
     /// <param name="path">File to write (replaced if present).</param>
-    /// <param name="manifest">The manifest (its hashes are filled in).</param>
+    /// <param name="manifest">The manifest (its hashes, and the EMA's latent scale, are filled in).</param>
     /// <param name="model">The trained autoencoder.</param>
-    /// <param name="ema">The EMA autoencoder, or null.</param>
+    /// <param name="ema">The EMA autoencoder (its own <see cref="ImageAutoencoder.LatentScale"/> is stored too), or null.</param>
     /// <param name="optimizer">The optimizer.</param>
     public static void Save(string path, AutoencoderCheckpointManifest manifest, ImageAutoencoder model, ImageAutoencoder? ema, OptimizerHelper optimizer)
     {
@@ -57,7 +57,7 @@ public sealed class AutoencoderCheckpoint
             [OptimizerEntry] = HashedZip.Serialize(optimizer.save_state_dict),
         };
         if (ema is not null) entries[EmaEntry] = HashedZip.Serialize(w => ema.save(w));
-        HashedZip.Write(path, hashes => JsonSerializer.SerializeToUtf8Bytes(manifest with { EntryHashes = hashes }, Checkpoint.JsonOptions), entries);
+        HashedZip.Write(path, hashes => JsonSerializer.SerializeToUtf8Bytes(manifest with { EntryHashes = hashes, EmaLatentScale = ema?.LatentScale }, Checkpoint.JsonOptions), entries);
     }
 
     /// <summary>Reads and verifies an autoencoder checkpoint.</summary>
@@ -97,7 +97,7 @@ public sealed class AutoencoderCheckpoint
         return new AutoencoderCheckpoint(path, manifest, entries);
     }
 
-    /// <summary>Builds the stored autoencoder with its weights and latent scale, in eval mode.</summary>
+    /// <summary>Builds the stored autoencoder with its weights and their latent scale (the EMA's own for <paramref name="useEma"/>), in eval mode.</summary>
     /// <param name="useEma">True for the EMA weights (the file must have them), false (default) for the trained weights.</param>
     /// <param name="device">Device (default CPU).</param>
     /// <exception cref="InvalidDataException">The stored architecture is invalid or does not match the weights.</exception>
@@ -115,7 +115,9 @@ public sealed class AutoencoderCheckpoint
             throw new InvalidDataException($"Autoencoder checkpoint '{Path}' has an invalid architecture: {e.Message}", e);
         }
         LoadInto(model, useEma ? EmaEntry : ModelEntry);
-        model.LatentScale = Manifest.LatentScale;
+        // Checkpoints written before EmaLatentScale existed hold only the trained weights' scale; their EMA weights get
+        // that one (about 1% off the EMA's own), as they always did.
+        model.LatentScale = useEma ? Manifest.EmaLatentScale ?? Manifest.LatentScale : Manifest.LatentScale;
         if (device is not null) model.to(device);
         model.eval();
         return model;

@@ -4,7 +4,7 @@ namespace Diffusion.ML.TorchSharp.Autoencoders;
 
 /// <summary>
 /// The JSON manifest at the head of an <see cref="AutoencoderCheckpoint"/>: the architecture, the trainer's options, the
-/// step, the data's identity and the latent scale factor. Every random choice of step k is a pure function of
+/// step, the data's identity and the latent scale factors (of the trained and of the EMA weights). Every random choice of step k is a pure function of
 /// (<see cref="AutoencoderTrainerOptions.Seed"/>, k), so <see cref="Step"/> and the seed are the whole RNG state.
 /// </summary>
 public sealed record AutoencoderCheckpointManifest
@@ -36,8 +36,14 @@ public sealed record AutoencoderCheckpointManifest
     /// <summary>Identity of the training data, checked on resume.</summary>
     public required DataFingerprint Data { get; init; }
 
-    /// <summary>The latent scale factor (1 until computed), see <see cref="IImageAutoencoder.LatentScale"/>.</summary>
+    /// <summary>The latent scale factor of the trained weights (1 until computed), see <see cref="IImageAutoencoder.LatentScale"/>.</summary>
     public double LatentScale { get; init; } = 1.0;
+
+    /// <summary>
+    /// The EMA weights' own latent scale factor (1 / std of their latents, which differs from the trained weights'); null
+    /// when the file has no EMA weights, or was written before this entry existed (then <see cref="LatentScale"/> stands in).
+    /// </summary>
+    public double? EmaLatentScale { get; init; }
 
     /// <summary>SHA-256 (hex) of each binary entry, checked on load.</summary>
     public required IReadOnlyDictionary<string, string> EntryHashes { get; init; }

@@ -1,3 +1,5 @@
+using System.IO.Compression;
+using System.Text.Json.Nodes;
 using Diffusion.ML.Data;
 using Diffusion.ML.TorchSharp.Autoencoders;
 using Diffusion.ML.TorchSharp.Tests.Training;
@@ -58,6 +60,46 @@ public sealed class AutoencoderTrainerTests
         var original = (VqVae)trainer.Model;
         Assert.IsTrue(original.Quantizer.ClusterSize.allclose(loaded.Quantizer.ClusterSize, rtol: 0, atol: 0));
         Assert.IsTrue(original.Quantizer.Codebook.allclose(loaded.Quantizer.Codebook, rtol: 0, atol: 0));
+    }
+
+    [TestMethod]
+    public void TheEmaWeightsLoadWithTheirOwnLatentScale()
+    {
+        var data = TinyModels.Images(count: 12);
+        using var trainer = new AutoencoderTrainer(Create("vae"), data, Options);
+        string path = Path.Combine(_dir, "vae.ckpt");
+        trainer.Train(3, path);
+        double emaScale = trainer.Ema!.Model.LatentScale;
+        // Independent: 1 / std of the EMA weights' own latents of the training images.
+        double recomputed = LatentCodec.ComputeLatentScale(trainer.Ema.Model, data);
+        Assert.AreEqual(recomputed, emaScale, 1e-9 * recomputed);
+        Assert.AreNotEqual(trainer.Model.LatentScale, emaScale, "the EMA's scale differs from the trained weights' (the case that was wrong)");
+
+        var checkpoint = AutoencoderCheckpoint.Load(path);
+        Assert.AreEqual(emaScale, checkpoint.Manifest.EmaLatentScale);
+        using var ema = checkpoint.LoadModel(useEma: true);
+        Assert.AreEqual(emaScale, ema.LatentScale);
+        using var raw = checkpoint.LoadModel();
+        Assert.AreEqual(trainer.Model.LatentScale, raw.LatentScale);
+
+        // A checkpoint written before EmaLatentScale existed (the entry removed from its manifest): the EMA weights
+        // fall back to the trained weights' scale, as before.
+        string legacyPath = Path.Combine(_dir, "legacy.ckpt");
+        File.Copy(path, legacyPath);
+        using (var zip = ZipFile.Open(legacyPath, ZipArchiveMode.Update))
+        {
+            var entry = zip.GetEntry("manifest.json")!;
+            JsonObject manifest;
+            using (var stream = entry.Open()) manifest = JsonNode.Parse(stream)!.AsObject();
+            Assert.IsTrue(manifest.Remove(nameof(AutoencoderCheckpointManifest.EmaLatentScale)));
+            entry.Delete();
+            using var writer = zip.CreateEntry("manifest.json").Open();
+            writer.Write(System.Text.Encoding.UTF8.GetBytes(manifest.ToJsonString()));
+        }
+        var legacy = AutoencoderCheckpoint.Load(legacyPath);
+        Assert.IsNull(legacy.Manifest.EmaLatentScale);
+        using var legacyEma = legacy.LoadModel(useEma: true);
+        Assert.AreEqual(trainer.Model.LatentScale, legacyEma.LatentScale);
     }
 
     [TestMethod]
