@@ -94,7 +94,7 @@ public sealed class DenoiserTransformer : DiffusionTransformer
             columns.Add((labelColumn!, labelType));
         }
         graph = OnnxGraphs.Bind(graph, bindings.ToArray());
-        pipeline = pipeline.Append(OnnxGraphs.Estimator(ml, graph, [options.OutputColumnName], gpuDeviceId: null))
+        pipeline = pipeline.Append(OnnxGraphs.Estimator(ml, graph, [options.OutputColumnName]))
             .Append(ml.Transforms.DropColumns(TimestepTemp));
         return pipeline.Fit(EmptyDataView.Of(columns.ToArray()));
     }
@@ -111,6 +111,10 @@ public sealed class DenoiserTransformer : DiffusionTransformer
 
     private protected override void CheckInput(DataViewSchema inputSchema)
     {
+        if (inputSchema.GetColumnOrNull(NoisyColumnName) is null)
+            throw new ArgumentException($"The input has no column '{NoisyColumnName}' of noisy samples for the denoiser to predict on; its columns are " +
+                $"{string.Join(", ", inputSchema.Select(c => $"'{c.Name}'"))}. Put AddNoise before TrainDenoiser in the chain (EstimatorChain.Fit applies " +
+                "the fitted denoiser to the data), or set NoisyColumnName and TimestepColumnName to your columns.");
         var type = ImageColumns.RequireFloatVector(inputSchema, NoisyColumnName);
         int size = SampleShape.Aggregate(1, (a, b) => a * b);
         if (type.Size != size)

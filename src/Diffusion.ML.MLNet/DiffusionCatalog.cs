@@ -15,7 +15,8 @@ public sealed partial class DiffusionCatalog
     internal MLContext MLContext { get; }
 
     /// <summary>
-    /// Trains a VAE on an image column; the transformer writes the scaled latent mean to <paramref name="outputColumnName"/>.
+    /// Trains a VAE on an image column; the transformer writes the scaled latent mean to <paramref name="outputColumnName"/>,
+    /// or a posterior sample drawn per row with a seed (<see cref="VaeEstimator.Options.LatentOutput"/>).
     /// </summary>
     /// <param name="outputColumnName">The latent column to write.</param>
     /// <param name="inputColumnName">The image column: a known-size float vector, CHW order (ExtractPixels' default).</param>
@@ -43,7 +44,7 @@ public sealed partial class DiffusionCatalog
         ArgumentNullException.ThrowIfNull(vae);
         var range = pixelRange ?? vae.PixelRange;
         range.Validate(nameof(pixelRange));
-        return OnnxGraphs.Estimator(MLContext, vae.DecoderGraph(inputColumnName, outputColumnName, range), [outputColumnName], gpuDeviceId: null);
+        return OnnxGraphs.Estimator(MLContext, vae.DecoderGraph(inputColumnName, outputColumnName, range), [outputColumnName]);
     }
 
     /// <summary>
@@ -88,7 +89,7 @@ public sealed partial class DiffusionCatalog
                 bindings.Add((NoiseSchedulerOnnxExporter.RowKeyInputName, key));
             }
             return OnnxGraphs.Estimator(MLContext, OnnxGraphs.Bind(graph, bindings.ToArray()),
-                [options.NoisyColumnName, options.TimestepColumnName, options.NoiseColumnName], gpuDeviceId: null);
+                [options.NoisyColumnName, options.TimestepColumnName, options.NoiseColumnName]);
         },
         // The vector size is not part of a SchemaShape; Fit gives the exact schema.
         shape => SchemaShapes.WithFloatVector(MLContext,
@@ -123,7 +124,7 @@ public sealed partial class DiffusionCatalog
         }
         if ((options.OutputRange ?? denoiser.PixelRange) is { } range)
             graph = graph.WithAffineOutput(GeneratorOnnxExporter.ImagesOutputName, range.FromModelScale, range.FromModelShift);
-        return OnnxGraphs.Estimator(MLContext, OnnxGraphs.Bind(graph, bindings.ToArray()), [options.OutputColumnName], gpuDeviceId: null);
+        return OnnxGraphs.Estimator(MLContext, OnnxGraphs.Bind(graph, bindings.ToArray()), [options.OutputColumnName]);
     }
 
     /// <summary>

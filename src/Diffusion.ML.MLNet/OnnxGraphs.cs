@@ -35,13 +35,16 @@ internal static class OnnxGraphs
     }
 
     /// <summary>An OnnxTransformer over <paramref name="model"/> reading its inputs from, and writing its outputs to, the columns of the same names.</summary>
-    public static ITransformer Apply(MLContext mlContext, OnnxModel model, IDataView input, string[] outputColumns, int? gpuDeviceId) =>
-        Estimator(mlContext, model, outputColumns, gpuDeviceId).Fit(input);
+    public static ITransformer Apply(MLContext mlContext, OnnxModel model, IDataView input, string[] outputColumns) =>
+        Estimator(mlContext, model, outputColumns).Fit(input);
 
-    /// <summary>The estimator of <see cref="Apply"/>, for pipelines fitted later.</summary>
-    public static IEstimator<ITransformer> Estimator(MLContext mlContext, OnnxModel model, string[] outputColumns, int? gpuDeviceId)
+    /// <summary>
+    /// The estimator of <see cref="Apply"/>, for pipelines fitted later. The device is the MLContext's
+    /// (<c>GpuDeviceId</c>, <c>FallbackToCpu</c>), which ML.NET applies when no device is passed here.
+    /// </summary>
+    public static IEstimator<ITransformer> Estimator(MLContext mlContext, OnnxModel model, string[] outputColumns)
     {
         var bytes = new MemoryStream(model.ToByteArray());
-        return mlContext.Transforms.ApplyOnnxModel(outputColumns, model.InputNames.ToArray(), bytes, gpuDeviceId);
+        return mlContext.Transforms.ApplyOnnxModel(outputColumns, model.InputNames.ToArray(), bytes);
     }
 }

@@ -68,7 +68,7 @@ public sealed class VaeTransformer : LatentAutoencoderTransformer
         var encoder = AutoencoderOnnxExporter.ExportVaeEncoder(vae).WithAffineInput(AutoencoderOnnxExporter.ImagesName, range.ToModelScale, range.ToModelShift);
         if (options.LatentOutput == VaeLatentOutput.Mean)
             return OnnxGraphs.Apply(ml, OnnxGraphs.Bind(encoder.WithAffineOutput(AutoencoderOnnxExporter.MeanName, (float)vae.LatentScale, 0f),
-                (AutoencoderOnnxExporter.ImagesName, input), (AutoencoderOnnxExporter.MeanName, output)), data, [output], gpuDeviceId: null);
+                (AutoencoderOnnxExporter.ImagesName, input), (AutoencoderOnnxExporter.MeanName, output)), data, [output]);
 
         // Sample: the encoder writes mean and log-variance to temporary columns, the sampling graph reads them with the
         // row's key (its pixels, or the key column) and writes the scaled sample.
@@ -80,10 +80,10 @@ public sealed class VaeTransformer : LatentAutoencoderTransformer
         if (keyColumn is not null) columns.Add((keyColumn, NumberDataViewType.Int64));
         return OnnxGraphs.Estimator(ml, OnnxGraphs.Bind(encoder, (AutoencoderOnnxExporter.ImagesName, input),
                     (AutoencoderOnnxExporter.MeanName, MeanTemp), (AutoencoderOnnxExporter.LogVarianceName, LogVarianceTemp)),
-                [MeanTemp, LogVarianceTemp], gpuDeviceId: null)
+                [MeanTemp, LogVarianceTemp])
             .Append(OnnxGraphs.Estimator(ml, OnnxGraphs.Bind(sampler, (VaePosteriorSampling.MeanName, MeanTemp), (VaePosteriorSampling.LogVarianceName, LogVarianceTemp),
                     (VaePosteriorSampling.KeyName, keyColumn ?? input), (VaePosteriorSampling.LatentsName, output)),
-                [output], gpuDeviceId: null))
+                [output]))
             .Append(ml.Transforms.DropColumns(MeanTemp, LogVarianceTemp))
             // Fitted on the schema alone: the key column need not be in the training data.
             .Fit(EmptyDataView.Of(columns.ToArray()));

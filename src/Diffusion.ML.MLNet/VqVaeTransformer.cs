@@ -73,16 +73,16 @@ public sealed class VqVaeTransformer : LatentAutoencoderTransformer
                 if (codes.Size != Positions)
                     throw new ArgumentException($"Column '{inputColumn}' has vectors of {codes.Size} codes; this VQ-VAE decodes {LatentShape[1]}x{LatentShape[2]} = {Positions}.");
                 var lookup = OnnxGraphs.Bind(CodeLookup(), (CodesName, inputColumn), (AutoencoderOnnxExporter.LatentsName, LatentsTemp));
-                return OnnxGraphs.Estimator(mlContext, lookup, [LatentsTemp], gpuDeviceId: null)
+                return OnnxGraphs.Estimator(mlContext, lookup, [LatentsTemp])
                     .Append(OnnxGraphs.Estimator(mlContext, OnnxGraphs.Bind(decoder, (AutoencoderOnnxExporter.LatentsName, LatentsTemp), (AutoencoderOnnxExporter.ImagesName, outputColumn)),
-                        [outputColumn], gpuDeviceId: null))
+                        [outputColumn]))
                     .Append(mlContext.Transforms.DropColumns(LatentsTemp));
             case VectorDataViewType { ItemType: var item, IsKnownSize: true } latents when item == NumberDataViewType.Single:
                 if (latents.Size != latentSize)
                     throw new ArgumentException($"Column '{inputColumn}' has vectors of {latents.Size} values; this VQ-VAE decodes quantised latents of " +
                         $"{string.Join("x", LatentShape)} = {latentSize} (or its codes: {Positions} keys).");
                 return OnnxGraphs.Estimator(mlContext, OnnxGraphs.Bind(decoder, (AutoencoderOnnxExporter.LatentsName, inputColumn), (AutoencoderOnnxExporter.ImagesName, outputColumn)),
-                    [outputColumn], gpuDeviceId: null);
+                    [outputColumn]);
             default:
                 throw new ArgumentException($"Column '{inputColumn}' is {column.Type}; the VQ-VAE decoder reads a vector of {Positions} code keys (Key<UInt32, 0-{CodebookSize - 1}>, " +
                     $"as its transformer writes them) or a known-size float vector of {latentSize} quantised latents.");
@@ -119,8 +119,8 @@ public sealed class VqVaeTransformer : LatentAutoencoderTransformer
         // the int64 indices keys 1..K with a fixed count (it stores the codes, so the mapping saves and loads with the model).
         int k = vqvae.Options.CodebookSize;
         var codes = ml.Data.LoadFromEnumerable(Enumerable.Range(0, k).Select(c => new CodeRow { Code = c }));
-        return OnnxGraphs.Estimator(ml, encoder, [LatentsTemp], gpuDeviceId: null)
-            .Append(OnnxGraphs.Estimator(ml, quantizer, quantized is null ? [IndicesTemp] : [IndicesTemp, quantized], gpuDeviceId: null))
+        return OnnxGraphs.Estimator(ml, encoder, [LatentsTemp])
+            .Append(OnnxGraphs.Estimator(ml, quantizer, quantized is null ? [IndicesTemp] : [IndicesTemp, quantized]))
             .Append(ml.Transforms.Conversion.MapValueToKey(output, IndicesTemp, maximumNumberOfKeys: k,
                 keyOrdinality: ValueToKeyMappingEstimator.KeyOrdinality.ByValue, keyData: codes))
             .Append(ml.Transforms.DropColumns(LatentsTemp, IndicesTemp))

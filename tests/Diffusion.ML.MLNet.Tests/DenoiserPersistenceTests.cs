@@ -36,6 +36,10 @@ public sealed class DenoiserPersistenceTests
             Assert.AreEqual(24, again.Length);
             for (int i = 0; i < 24; i++) CollectionAssert.AreEqual(predictions[i], again[i], $"row {i}");
             Assert.IsTrue(predictions.SelectMany(p => p).Any(v => v != 0), "the predictions are not all zero");
+
+            // Without the noisy columns (a chain with no AddNoise before the trainer) the error says what to add.
+            var missing = Assert.Throws<ArgumentException>(() => model.LastTransformer.Transform(images));
+            StringAssert.Contains(missing.Message, "Put AddNoise before TrainDenoiser");
         }
         finally
         {
