@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Diffusion.ML.Cli.Commands;
+using Diffusion.ML.Zoo;
 using Spectre.Console;
 
 namespace Diffusion.ML.Cli;
@@ -30,7 +31,7 @@ internal static class CliApp
     };
 
     /// <summary>
-    /// Runs a command body on a worker thread; bad input (wrong arguments, missing or corrupt files) becomes one red line
+    /// Runs a command body on a worker thread; bad input (wrong arguments, missing or corrupt files, zoo failures) becomes one red line
     /// and exit code <see cref="InputError"/> instead of a stack trace.
     /// </summary>
     public static Task<int> Run(Func<int> body, CancellationToken cancellationToken) => Task.Run(() =>
@@ -39,7 +40,7 @@ internal static class CliApp
         {
             return body();
         }
-        catch (Exception e) when (e is ArgumentException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException)
+        catch (Exception e) when (e is ArgumentException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException or ZooException)
         {
             AnsiConsole.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
             return InputError;

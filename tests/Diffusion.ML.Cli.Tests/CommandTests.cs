@@ -42,6 +42,27 @@ public sealed class CommandTests
     }
 
     [TestMethod]
+    public void SlimWritesHalfPrecisionWeightsThatSample()
+    {
+        string ckpt = Path.Combine(_dir, "digits.ckpt"), single = Path.Combine(_dir, "single.ckpt");
+        Assert.AreEqual(0, Run("train", "--dataset", "digits", "--steps", "1", "--batch-size", "8", "--base-channels", "16", "--output", ckpt, "--threads", "1"));
+        Assert.AreEqual(0, Run("slim", "-c", ckpt, "-o", single));
+        Assert.AreEqual(WeightPrecision.Float32, Checkpoint.Load(single).Manifest.WeightPrecision);
+        foreach (var (name, precision) in new[] { ("float16", WeightPrecision.Float16), ("bfloat16", WeightPrecision.BFloat16) })
+        {
+            string half = Path.Combine(_dir, $"{name}.ckpt");
+            Assert.AreEqual(0, Run("slim", "-c", ckpt, "-o", half, "--dtype", name));
+            Assert.AreEqual(precision, Checkpoint.Load(half).Manifest.WeightPrecision);
+            Assert.IsTrue(new FileInfo(half).Length < 0.55 * new FileInfo(single).Length, name);
+            string outDir = Path.Combine(_dir, name);
+            Assert.AreEqual(0, Run("sample", "-c", half, "--classes", "all", "--guidance", "2", "--count", "10", "--steps", "2", "-o", outDir, "--threads", "1"));
+            Assert.AreEqual(10, Directory.GetFiles(outDir, "sample_*.png").Length);
+        }
+        Assert.AreNotEqual(0, Run("slim", "-c", ckpt, "-o", Path.Combine(_dir, "x.ckpt"), "--dtype", "int8"), "an unknown precision is refused");
+        Assert.IsFalse(File.Exists(Path.Combine(_dir, "x.ckpt")));
+    }
+
+    [TestMethod]
     public void TrainAndSampleDigitsWithGuidance()
     {
         string ckpt = Path.Combine(_dir, "digits.ckpt");

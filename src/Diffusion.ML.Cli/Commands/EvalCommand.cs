@@ -22,7 +22,7 @@ internal static class EvalCommand
 
     public static Command Create()
     {
-        var checkpoint = new Option<string?>("--checkpoint", "-c") { Description = "checkpoint or .onnx file (from export) to sample from (and to measure bits/dim of)" };
+        var checkpoint = new Option<string?>("--checkpoint", "-c") { Description = "checkpoint, .onnx file (from export) or zoo id (id or id@version) to sample from (and to measure bits/dim of)" };
         var images = new Option<string?>("--images") { Description = "folder of generated PNGs, e.g. written by sample" };
         var pattern = new Option<string?>("--pattern") { Description = "file-name pattern in --images (default: sample_*.png if present, else every image)" };
         var dataSplit = new Option<string?>("--data-split") { Description = "score real images instead: the train or test split of --dataset (the FID floor)" };
@@ -53,13 +53,14 @@ internal static class EvalCommand
         var sampling = new SamplingArguments(defaultCount: 1000);
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();
+        var zoo = new ZooOptions();
 
         var command = new Command("eval", "Score samples (FID, KID, precision/recall, IS, class counts) and a checkpoint's bits/dim; writes JSON.")
         {
             checkpoint, images, pattern, dataSplit, dataset, dataPath, referenceSplit, referenceCount, features, onnxFeatures, onnxLogits,
             onnxClasses, onnxRange, noQuality, bitsPerDim, nllImages, nllTimesteps, nllPilot, nllConditional, variance, decoderVariance, kidSubsets, kidSubsetSize, json, raw, device, threads,
         };
-        foreach (var option in sampling.All) command.Options.Add(option);
+        foreach (var option in sampling.All.Concat(zoo.All)) command.Options.Add(option);
         command.SetAction((parse, cancellationToken) => CliApp.Run(() =>
         {
             string? ckptPath = parse.GetValue(checkpoint), imageDir = parse.GetValue(images), split = parse.GetValue(dataSplit);
@@ -81,8 +82,9 @@ internal static class EvalCommand
             report.Reference = $"{datasetName} {(referenceIsTest ? "test" : "train")}, {reference.Count} images";
 
             // A checkpoint runs on TorchSharp, an .onnx file from export on ONNX Runtime (its metadata holds the schedule).
-            using var model = ckptPath is null ? null
-                : SampleModel.Open(IsOnnx(ckptPath) ? SampleModel.Onnx : SampleModel.Torch, ckptPath, !parse.GetValue(raw), parse.GetValue(device)!, parse.GetValue(threads));
+            var modelSource = ckptPath is null ? null : ModelSource.Resolve(ckptPath, backend: null, () => zoo.CreateClient(parse), cancellationToken);
+            using var model = modelSource is null ? null
+                : SampleModel.Open(modelSource.Backend, modelSource.Path, !parse.GetValue(raw), parse.GetValue(device)!, parse.GetValue(threads));
             if (parse.GetValue(bitsPerDim) && model?.Autoencoder is not null)
                 throw new ArgumentException($"'{ckptPath}' is a latent diffusion model: its bound is on latents, not on the reference images; drop --bits-per-dim.");
             var denoiser = model?.Denoiser;
@@ -92,7 +94,7 @@ internal static class EvalCommand
                 using var extractor = FeatureNetworks.Open(parse.GetValue(features)!, torchDevice, parse.GetValue(onnxFeatures), parse.GetValue(onnxLogits),
                     parse.GetValue(onnxClasses), parse.GetValue(onnxRange)!);
                 var (generated, intended, source) = model is not null
-                    ? Generate(model, ckptPath!, sampling, parse, report, cancellationToken)
+                    ? Generate(model, modelSource!, sampling, parse, report, cancellationToken)
                     : imageDir is not null
                         ? LoadFolder(imageDir, parse.GetValue(pattern), extractor.Extractor, sampling.Classes(parse, extractor.Extractor.ClassCount))
                         : (Take(DatasetCatalog.LoadSplit(datasetName, parse.GetValue(dataPath), split == "test"), parse.GetValue(sampling.Count)).Pixels, null,
@@ -107,7 +109,7 @@ internal static class EvalCommand
                     KidSubsetSize = parse.GetValue(kidSubsetSize),
                 });
             }
-            else report.Source = $"{(IsOnnx(ckptPath!) ? "ONNX model" : "checkpoint")} {ckptPath}";
+            else report.Source = Describe(modelSource!);
 
             if (parse.GetValue(bitsPerDim))
                 report.Likelihood = BitsPerDim(denoiser!, model!.Schedule, reference, parse.GetValue(nllImages), parse.GetValue(nllTimesteps), parse.GetValue(nllPilot),
@@ -129,9 +131,9 @@ internal static class EvalCommand
         return command;
     }
 
-    private static bool IsOnnx(string path) => Path.GetExtension(path).Equals(".onnx", StringComparison.OrdinalIgnoreCase);
+    private static string Describe(ModelSource source) => $"{(source.Backend == SampleModel.Onnx ? "ONNX model" : "checkpoint")} {source.Description}";
 
-    private static (float[] Images, int[]? Intended, string Source) Generate(SampleModel model, string path, SamplingArguments sampling,
+    private static (float[] Images, int[]? Intended, string Source) Generate(SampleModel model, ModelSource source, SamplingArguments sampling,
         ParseResult parse, EvalReport report, CancellationToken cancellationToken)
     {
         var options = sampling.CreateOptions(parse, model.Denoiser.ClassCount);
@@ -142,7 +144,7 @@ internal static class EvalCommand
             : null;
         report.Sampling = $"{sampler.Name}, {options.Timesteps?.Count ?? options.NumInferenceSteps} steps, guidance {options.GuidanceScale}, " +
             $"{(options.ClassLabels is null ? "unconditional" : $"classes {string.Join(',', options.ClassLabels)}")}, seed {options.Seed}";
-        return (samples, intended, $"{(IsOnnx(path) ? "ONNX model" : "checkpoint")} {path}");
+        return (samples, intended, Describe(source));
     }
 
     private static (float[] Images, int[]? Intended, string Source) LoadFolder(string folder, string? pattern, IFeatureExtractor extractor, int[]? classes)

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Diagnostics;
-using Diffusion.ML.Data;
 using Diffusion.ML.Jobs;
 using Spectre.Console;
 
@@ -15,8 +14,8 @@ internal static class GenerateCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model", "-m") { Description = "checkpoint written by train, or an .onnx file written by export", Required = true };
-        var backend = new Option<string?>("--backend") { Description = "torch or onnx (default: onnx for .onnx files, else torch)" };
+        var model = new Option<string>("--model", "-m") { Description = "checkpoint written by train, .onnx file written by export, or zoo id (id or id@version)", Required = true };
+        var backend = new Option<string?>("--backend") { Description = "torch or onnx (default: onnx for .onnx files, else torch; for a zoo id, its checkpoint or its model.onnx)" };
         backend.AcceptOnlyFromAmong(SampleModel.Torch, SampleModel.Onnx);
         var sampling = new SamplingArguments(defaultCount: 100);
         var output = new Option<string>("--out", "-o") { Description = "output folder (shared by all shards of the job)", Required = true };
@@ -25,21 +24,19 @@ internal static class GenerateCommand
         var raw = new Option<bool>("--raw-weights") { Description = "use the trained weights instead of their EMA (checkpoints)" };
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();
+        var zoo = new ZooOptions();
         var command = new Command("generate", "Generate many images as a resumable, shardable batch job: PNGs plus a JSONL manifest per shard.")
         {
             model, backend, output, shard, npy, raw, device, threads,
         };
-        foreach (var option in sampling.All) command.Options.Add(option);
+        foreach (var option in sampling.All.Concat(zoo.All)) command.Options.Add(option);
         command.SetAction((parse, cancellationToken) => CliApp.Run(() =>
         {
-            string path = parse.GetValue(model)!;
-            if (!File.Exists(path)) throw new FileNotFoundException($"Model '{path}' does not exist.", path);
-            string backendName = parse.GetValue(backend)
-                ?? (Path.GetExtension(path).Equals(".onnx", StringComparison.OrdinalIgnoreCase) ? SampleModel.Onnx : SampleModel.Torch);
             var jobShard = Shard.Parse(parse.GetValue(shard)!);
-            using var opened = SampleModel.Open(backendName, path, useEma: !parse.GetValue(raw), parse.GetValue(device)!, parse.GetValue(threads));
+            var source = ModelSource.Resolve(parse.GetValue(model)!, parse.GetValue(backend), () => zoo.CreateClient(parse), cancellationToken);
+            using var opened = SampleModel.Open(source.Backend, source.Path, useEma: !parse.GetValue(raw), parse.GetValue(device)!, parse.GetValue(threads));
             var options = sampling.CreateOptions(parse, opened.Denoiser.ClassCount);
-            var spec = GenerationJobSpec.Create(Path.GetFileName(path), FileHash.Sha256Hex(path), backendName, sampling.SamplerName(parse), sampling.CreateSettings(parse),
+            var spec = GenerationJobSpec.Create(source.Name, source.Sha256(), source.Backend, sampling.SamplerName(parse), sampling.CreateSettings(parse),
                 opened.Denoiser.SampleShape, options);
             var job = new GenerationJob(opened.Denoiser, opened.Schedule, new GenerationJobOptions
             {

@@ -12,7 +12,7 @@ internal static class SampleCommand
 {
     public static Command Create()
     {
-        var checkpoint = new Option<string>("--checkpoint", "-c") { Description = "checkpoint written by train (an .onnx file from export with --backend onnx)", Required = true };
+        var checkpoint = new Option<string>("--checkpoint", "-c") { Description = "checkpoint written by train (an .onnx file from export with --backend onnx), or a zoo id (id or id@version)", Required = true };
         var backend = SampleModel.BackendOption();
         var sampling = new SamplingArguments(defaultCount: 16);
         var outputDir = new Option<string>("--output", "-o") { Description = "output folder", DefaultValueFactory = _ => "generated" };
@@ -26,16 +26,17 @@ internal static class SampleCommand
         var resampling = new Option<int>("--resampling") { Description = "inpainting: RePaint resampling count r (1 = none)", DefaultValueFactory = _ => 10 };
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();
+        var zoo = new ZooOptions();
 
         var command = new Command("sample", "Generate samples from a checkpoint and write a PNG grid and single PNGs.")
         {
             checkpoint, backend, outputDir, columns, noSingles, raw, initImages, strength, mask, jumpLength, resampling, device, threads,
         };
-        foreach (var option in sampling.All) command.Options.Add(option);
+        foreach (var option in sampling.All.Concat(zoo.All)) command.Options.Add(option);
         command.SetAction((parse, cancellationToken) => CliApp.Run(() =>
         {
-            using var model = SampleModel.Open(parse.GetValue(backend)!, parse.GetValue(checkpoint)!, useEma: !parse.GetValue(raw),
-                parse.GetValue(device)!, parse.GetValue(threads));
+            var source = ModelSource.Resolve(parse.GetValue(checkpoint)!, parse.GetValue(backend), () => zoo.CreateClient(parse), cancellationToken);
+            using var model = SampleModel.Open(source.Backend, source.Path, useEma: !parse.GetValue(raw), parse.GetValue(device)!, parse.GetValue(threads));
             var denoiser = model.Denoiser;
             var options = sampling.CreateOptions(parse, denoiser.ClassCount);
             var schedule = model.Schedule;

@@ -12,27 +12,14 @@ internal static class ZooCommand
 {
     public static Command Create()
     {
-        var baseUrl = new Option<string?>("--base-url")
-        {
-            Description = $"folder holding manifest.json: http(s):// URL, file:// URL or local folder (default ${ZooClientOptions.BaseUrlEnvironmentVariable}, " +
-                          $"else {ZooClientOptions.DefaultBaseUrl})",
-            Recursive = true,
-        };
-        var cacheDir = new Option<string?>("--cache-dir")
-        {
-            Description = $"cache folder (default ${ZooCacheLayout.CacheEnvironmentVariable}, else $XDG_CACHE_HOME/diffusion-ml or ~/.cache/diffusion-ml)",
-            Recursive = true,
-        };
-        var offline = new Option<bool>("--offline") { Description = "no network: use the cache, then the in-repository zoo/ folder", Recursive = true };
-        ZooClient Client(ParseResult parse) => new(new ZooClientOptions
-        {
-            BaseUrl = parse.GetValue(baseUrl), CacheDirectory = parse.GetValue(cacheDir), Offline = parse.GetValue(offline),
-        });
+        var zoo = new ZooOptions(recursive: true);
+        Func<ParseResult, ZooClient> client = parse => zoo.CreateClient(parse);
 
-        var command = new Command("zoo", "List, inspect and download the trained models of the model zoo.") { baseUrl, cacheDir, offline };
-        command.Subcommands.Add(List(Client));
-        command.Subcommands.Add(Info(Client));
-        command.Subcommands.Add(Pull(Client));
+        var command = new Command("zoo", "List, inspect and download the trained models of the model zoo.");
+        foreach (var option in zoo.All) command.Options.Add(option);
+        command.Subcommands.Add(List(client));
+        command.Subcommands.Add(Info(client));
+        command.Subcommands.Add(Pull(client));
         return command;
     }
 
@@ -55,7 +42,7 @@ internal static class ZooCommand
 
     private static Command Info(Func<ParseResult, ZooClient> client)
     {
-        var id = new Argument<string>("id") { Description = "model id (see zoo list)" };
+        var id = new Argument<string>("id") { Description = "model id (see zoo list), or id@version to insist on a version" };
         var command = new Command("info", "Show a model: files with size and SHA-256, licence, training data, metrics with their commands, network config.") { id };
         command.SetAction((parse, cancellationToken) => Run(client(parse), async zoo =>
         {
@@ -83,11 +70,11 @@ internal static class ZooCommand
 
     private static Command Pull(Func<ParseResult, ZooClient> client)
     {
-        var id = new Argument<string>("id") { Description = "model id (see zoo list)" };
+        var id = new Argument<string>("id") { Description = "model id (see zoo list), or id@version to insist on a version" };
         var command = new Command("pull", "Download a model's files into the cache (resumable, SHA-256 verified) and print their paths.") { id };
         command.SetAction((parse, cancellationToken) => Run(client(parse), async zoo =>
         {
-            var result = await PullWithProgressAsync(zoo, parse.GetValue(id)!, cancellationToken);
+            var result = await ZooOptions.PullWithProgressAsync(zoo, parse.GetValue(id)!, cancellationToken);
             var table = new Table().AddColumns("file", "size", "path");
             for (int i = 0; i < result.Model.Files.Count; i++)
                 table.AddRow(Markup.Escape(result.Model.Files[i].Path), Megabytes(result.Model.Files[i].Size), Markup.Escape(result.Paths[i]));
@@ -100,43 +87,10 @@ internal static class ZooCommand
         return command;
     }
 
-    /// <summary>Pulls with one progress bar per file on a terminal, quietly otherwise (logs, redirected output).</summary>
-    private static async Task<ZooPullResult> PullWithProgressAsync(ZooClient zoo, string id, CancellationToken cancellationToken)
-    {
-        if (!AnsiConsole.Profile.Capabilities.Interactive) return await zoo.PullAsync(id, progress: null, cancellationToken);
-        return await AnsiConsole.Progress().StartAsync(async context =>
-        {
-            var bars = new Dictionary<string, ProgressTask>();
-            var progress = new ImmediateProgress(p =>
-            {
-                if (!bars.TryGetValue(p.Path, out var bar)) bars[p.Path] = bar = context.AddTask(Markup.Escape(p.Path), maxValue: Math.Max(1, p.Total));
-                bar.Value = p.Bytes;
-            });
-            return await zoo.PullAsync(id, progress, cancellationToken);
-        });
-    }
-
-    /// <summary>Reports on the calling thread (files are pulled one after the other).</summary>
-    private sealed class ImmediateProgress(Action<ZooProgress> report) : IProgress<ZooProgress>
-    {
-        public void Report(ZooProgress value) => report(value);
-    }
-
-    /// <summary>Runs a zoo action through <see cref="CliApp.Run"/>; a <see cref="ZooException"/> becomes one red line and <see cref="CliApp.InputError"/>.</summary>
+    /// <summary>Runs a zoo action through <see cref="CliApp.Run"/> (a <see cref="ZooException"/> becomes one red line and <see cref="CliApp.InputError"/>).</summary>
     private static Task<int> Run(ZooClient zoo, Func<ZooClient, Task<int>> action, CancellationToken cancellationToken) => CliApp.Run(() =>
     {
-        using (zoo)
-        {
-            try
-            {
-                return action(zoo).GetAwaiter().GetResult();
-            }
-            catch (ZooException e)
-            {
-                AnsiConsole.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
-                return CliApp.InputError;
-            }
-        }
+        using (zoo) return action(zoo).GetAwaiter().GetResult();
     }, cancellationToken);
 
     private static string Megabytes(long bytes) => $"{bytes / 1e6:0.00} MB";

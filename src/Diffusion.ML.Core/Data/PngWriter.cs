@@ -35,6 +35,22 @@ public static class PngWriter
         string path, ReadOnlySpan<float> images, int count, int channels, int height, int width, int columns, int padding = 2, int scale = 1)
     {
         ArgumentNullException.ThrowIfNull(path);
+        AtomicFile.WriteAllBytes(path, EncodeGrid(images, count, channels, height, width, columns, padding, scale));
+    }
+
+    /// <summary>
+    /// The PNG file <see cref="SaveGrid"/> writes, as bytes (to compose it with other drawing before it is saved).
+    /// </summary>
+    /// <param name="images">Exactly count*C*H*W values, layout N x C x H x W.</param>
+    /// <param name="count">Number of images N.</param>
+    /// <param name="channels">1 or 3.</param>
+    /// <param name="height">Height of one image in pixels.</param>
+    /// <param name="width">Width of one image in pixels.</param>
+    /// <param name="columns">Images per grid row.</param>
+    /// <param name="padding">Black pixels between images and around the border.</param>
+    /// <param name="scale">Integer nearest-neighbour magnification of the whole grid (1 = none).</param>
+    public static byte[] EncodeGrid(ReadOnlySpan<float> images, int count, int channels, int height, int width, int columns, int padding = 2, int scale = 1)
+    {
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
         if (channels is not (1 or 3))
         {
@@ -110,7 +126,7 @@ public static class PngWriter
         }
 
         using SKData data = bitmap.Encode(SKEncodedImageFormat.Png, 100)
-            ?? throw new InvalidOperationException($"SkiaSharp could not encode the {info.Width}x{info.Height} image for '{path}' as PNG.");
-        AtomicFile.WriteAllBytes(path, data.AsSpan());
+            ?? throw new InvalidOperationException($"SkiaSharp could not encode the {info.Width}x{info.Height} grid as PNG.");
+        return data.ToArray();
     }
 }

@@ -14,7 +14,7 @@ public sealed record GenerationJobSpec
     /// <summary>Version of this layout.</summary>
     public int Format { get; init; } = 1;
 
-    /// <summary>The model's name: a zoo id, or the file name of a checkpoint or ONNX file.</summary>
+    /// <summary>The model's name: a zoo reference <c>id@version</c>, or the file name of a checkpoint or ONNX file.</summary>
     public required string Model { get; init; }
 
     /// <summary>SHA-256 (hex) of the model file.</summary>

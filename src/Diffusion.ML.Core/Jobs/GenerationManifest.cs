@@ -31,7 +31,7 @@ public sealed record GenerationManifestEntry
     /// <summary>Classifier-free guidance scale.</summary>
     [JsonPropertyName("guidance")] public required double Guidance { get; init; }
 
-    /// <summary>Model name (zoo id or file name).</summary>
+    /// <summary>Model name: the zoo reference <c>id@version</c>, or the file name.</summary>
     [JsonPropertyName("model")] public required string Model { get; init; }
 
     /// <summary>SHA-256 of the model file.</summary>

@@ -58,11 +58,40 @@ public sealed record ZooManifest(int FormatVersion, IReadOnlyList<ZooModel> Mode
     /// <summary>The manifest as indented JSON, in the form <see cref="Parse"/> reads.</summary>
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
 
-    /// <summary>The model called <paramref name="id"/>.</summary>
-    /// <exception cref="ZooException">Kind <see cref="ZooErrorKind.UnknownModel"/>, naming the ids that exist.</exception>
-    public ZooModel Find(string id) => Models.FirstOrDefault(m => m.Id == id)
-        ?? throw new ZooException(ZooErrorKind.UnknownModel,
-            $"There is no model '{id}' in the zoo. Known models: {string.Join(", ", Models.Select(m => m.Id))} ('diffusion-ml zoo list' shows them).");
+    /// <summary>Separates a model's id from a pinned version in a reference (<c>id@version</c>).</summary>
+    public const char VersionSeparator = '@';
+
+    /// <summary>
+    /// The model named by <paramref name="reference"/>: an id, or <c>id@version</c> to insist on one version of the weights.
+    /// </summary>
+    /// <exception cref="ZooException">Kind <see cref="ZooErrorKind.UnknownModel"/>: no such id (the message names the ids that
+    /// exist), or the manifest holds another version than the one pinned.</exception>
+    public ZooModel Find(string reference)
+    {
+        ArgumentNullException.ThrowIfNull(reference);
+        int at = reference.IndexOf(VersionSeparator);
+        string id = at < 0 ? reference : reference[..at];
+        var model = Models.FirstOrDefault(m => m.Id == id)
+            ?? throw new ZooException(ZooErrorKind.UnknownModel,
+                $"There is no model '{id}' in the zoo. Known models: {string.Join(", ", Models.Select(m => m.Id))} ('diffusion-ml zoo list' shows them).");
+        if (at >= 0 && reference[(at + 1)..] != model.Version)
+            throw new ZooException(ZooErrorKind.UnknownModel,
+                $"Model '{id}' is at version {model.Version} in this zoo, not {reference[(at + 1)..]}. Ask for '{id}' or '{model.Reference}', " +
+                "or point --base-url at a zoo that still serves the version you pinned.");
+        return model;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="text"/> has the form of a model reference (an id of lower-case letters, digits, '.', '_', '-',
+    /// optionally followed by <c>@version</c>); it says nothing about whether a zoo holds that model.
+    /// </summary>
+    public static bool IsReference(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        int at = text.IndexOf(VersionSeparator);
+        string id = at < 0 ? text : text[..at];
+        return ZooManifestRules.IsId(id) && (at < 0 || ZooManifestRules.IsVersion(text[(at + 1)..]));
+    }
 
     private static ZooException Corrupt(string source, string what, Exception? inner) => new(ZooErrorKind.CorruptManifest,
         $"The zoo manifest '{source}' is not valid: {what.TrimEnd('.')}. Fix or replace the file (docs/zoo.md describes the format); " +

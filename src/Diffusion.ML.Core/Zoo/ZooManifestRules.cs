@@ -11,6 +11,12 @@ internal static partial class ZooManifestRules
     [GeneratedRegex("^[0-9a-f]{64}$")]
     private static partial Regex Sha256Pattern();
 
+    /// <summary>Whether <paramref name="id"/> is a valid model id.</summary>
+    public static bool IsId(string id) => IdPattern().IsMatch(id);
+
+    /// <summary>Whether <paramref name="version"/> is a valid model version (not empty, no path).</summary>
+    public static bool IsVersion(string version) => FindVersionProblem(version) is null;
+
     /// <summary>The first rule <paramref name="manifest"/> breaks, in words, or null if it follows them all.</summary>
     public static string? FindProblem(ZooManifest manifest)
     {
@@ -30,8 +36,7 @@ internal static partial class ZooManifestRules
 
     private static string? FindProblem(ZooModel model)
     {
-        if (string.IsNullOrWhiteSpace(model.Version)) return "version is empty";
-        if (model.Version.IndexOfAny(['/', '\\']) >= 0 || model.Version is "." or "..") return $"version '{model.Version}' must not contain a path";
+        if (FindVersionProblem(model.Version) is { } versionProblem) return versionProblem;
         if (model.Files.Count == 0) return "it lists no files";
         var paths = new HashSet<string>();
         foreach (var file in model.Files)
@@ -45,6 +50,14 @@ internal static partial class ZooManifestRules
         foreach (var metric in model.Metrics)
             if (string.IsNullOrWhiteSpace(metric.Command)) return $"metric '{metric.Name}' has no command that measured it";
         return model.Card is null ? null : FindPathProblem(model.Card) is { } cardProblem ? $"card '{model.Card}': {cardProblem}" : null;
+    }
+
+    private static string? FindVersionProblem(string version)
+    {
+        if (string.IsNullOrWhiteSpace(version)) return "version is empty";
+        if (version.IndexOfAny(['/', '\\', ZooManifest.VersionSeparator]) >= 0 || version is "." or "..")
+            return $"version '{version}' must not contain a path or '{ZooManifest.VersionSeparator}'";
+        return null;
     }
 
     private static string? FindPathProblem(string path)

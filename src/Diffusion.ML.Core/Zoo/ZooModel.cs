@@ -27,6 +27,28 @@ public sealed record ZooModel(
 {
     /// <summary>Total size of <see cref="Files"/> in bytes.</summary>
     public long TotalSize => Files.Sum(f => f.Size);
+
+    /// <summary>The reference that names exactly these weights: <c>id@version</c> (what generation manifests record).</summary>
+    public string Reference => $"{Id}{ZooManifest.VersionSeparator}{Version}";
+
+    /// <summary>The first file whose <see cref="ZooFile.Format"/> is <paramref name="format"/> (see <see cref="ZooFileFormats"/>), or null.</summary>
+    public ZooFile? FindFile(string format) => Files.FirstOrDefault(f => f.Format == format);
+}
+
+/// <summary>The <see cref="ZooFile.Format"/> values of the files Diffusion.ML reads and writes.</summary>
+public static class ZooFileFormats
+{
+    /// <summary>A Diffusion.ML denoiser checkpoint (usually the sampling-only copy), read by TorchSharp.</summary>
+    public const string Checkpoint = "diffusion-ml-checkpoint";
+
+    /// <summary>A feature network written by <c>train-classifier</c>.</summary>
+    public const string FeatureNetwork = "diffusion-ml-feature-network";
+
+    /// <summary>An ONNX export of the network (<c>diffusion-ml export</c>), run by ONNX Runtime.</summary>
+    public const string Onnx = "onnx";
+
+    /// <summary>The folder's <c>config.json</c>: the manifest's <see cref="ZooModel.Architecture"/> as its own file.</summary>
+    public const string Config = "config";
 }
 
 /// <summary>The network of a zoo model.</summary>

@@ -56,9 +56,9 @@ public sealed class Checkpoint
     /// <summary>Whether the checkpoint holds what resuming training needs (the trained weights and the optimizer state).</summary>
     public bool CanResume => _entries.ContainsKey(ModelEntry) && _entries.ContainsKey(OptimizerEntry);
 
-    /// <summary>Writes a checkpoint atomically.</summary>
+    /// <summary>Writes a checkpoint atomically (float32 weights, whatever <paramref name="manifest"/> says).</summary>
     public static void Save(string path, CheckpointManifest manifest, DenoiserNetwork model, DenoiserNetwork ema, OptimizerHelper optimizer)
-        => Write(path, manifest, new Dictionary<string, byte[]>
+        => Write(path, manifest with { WeightPrecision = WeightPrecision.Float32 }, new Dictionary<string, byte[]>
         {
             [ModelEntry] = Serialize(w => model.save(w)),
             [EmaEntry] = Serialize(w => ema.save(w)),
@@ -69,11 +69,20 @@ public sealed class Checkpoint
     /// Writes a sampling-only copy that keeps the manifest and the EMA weights and drops the trained weights and the
     /// optimizer state (about a quarter of the size): what a model zoo ships. It cannot resume training.
     /// </summary>
-    public void SaveForInference(string path)
-        => Write(path, Manifest, new Dictionary<string, byte[]> { [EmaEntry] = _entries[EmaEntry] });
+    /// <param name="path">The file to write (atomically).</param>
+    /// <param name="precision">Precision of the stored weights: float16 or bfloat16 halve the file again. Each weight is
+    /// rounded to the nearest value of that type; <see cref="LoadNetwork"/> widens them back to float32.</param>
+    public void SaveForInference(string path, WeightPrecision precision = WeightPrecision.Float32)
+    {
+        byte[] ema = precision == Manifest.WeightPrecision ? _entries[EmaEntry] : StateDictPrecision.Convert(_entries[EmaEntry], precision);
+        Write(path, Manifest with { WeightPrecision = precision }, new Dictionary<string, byte[]> { [EmaEntry] = ema });
+    }
 
     private static void Write(string path, CheckpointManifest manifest, Dictionary<string, byte[]> entries)
-        => HashedZip.Write(path, hashes => JsonSerializer.SerializeToUtf8Bytes(manifest with { EntryHashes = hashes }, JsonOptions), entries);
+        => HashedZip.Write(path, hashes => JsonSerializer.SerializeToUtf8Bytes(manifest with
+        {
+            FormatVersion = CheckpointManifest.FormatVersionFor(manifest.WeightPrecision), EntryHashes = hashes,
+        }, JsonOptions), entries);
 
     /// <summary>Reads and verifies a checkpoint.</summary>
     /// <exception cref="FileNotFoundException">No file at <paramref name="path"/>.</exception>
@@ -112,10 +121,11 @@ public sealed class Checkpoint
         return network;
     }
 
-    /// <summary>Loads one module entry into an existing network of the stored architecture.</summary>
+    /// <summary>Loads one module entry into an existing (float32) network of the stored architecture; half-precision weights are widened to float32.</summary>
     public void LoadInto(nn.Module network, string entry)
     {
-        using var reader = new BinaryReader(new MemoryStream(_entries[entry]));
+        byte[] state = Manifest.WeightPrecision == WeightPrecision.Float32 ? _entries[entry] : StateDictPrecision.Convert(_entries[entry], WeightPrecision.Float32);
+        using var reader = new BinaryReader(new MemoryStream(state));
         network.load(reader);
     }
 

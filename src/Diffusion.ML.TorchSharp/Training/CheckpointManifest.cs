@@ -7,11 +7,23 @@ namespace Diffusion.ML.TorchSharp.Training;
 /// </summary>
 public sealed record CheckpointManifest
 {
-    /// <summary>The format version this library writes.</summary>
-    public const int CurrentFormatVersion = 1;
+    /// <summary>
+    /// The newest format version this library reads and writes: 2 adds half-precision weights (<see cref="WeightPrecision"/>).
+    /// Checkpoints with float32 weights are still written as version 1, which earlier versions of the library read.
+    /// </summary>
+    public const int CurrentFormatVersion = 2;
 
-    /// <summary>Format version of the file.</summary>
-    public int FormatVersion { get; init; } = CurrentFormatVersion;
+    /// <summary>The format version of a checkpoint whose weights have <paramref name="precision"/>.</summary>
+    public static int FormatVersionFor(WeightPrecision precision) => precision == WeightPrecision.Float32 ? 1 : CurrentFormatVersion;
+
+    /// <summary>Format version of the file (set from <see cref="WeightPrecision"/> when the checkpoint is written).</summary>
+    public int FormatVersion { get; init; } = 1;
+
+    /// <summary>
+    /// Precision of the stored weights: float32, or float16 / bfloat16 for a compact sampling-only copy
+    /// (<see cref="Checkpoint.SaveForInference(string, WeightPrecision)"/>). Networks load in float32 either way.
+    /// </summary>
+    public WeightPrecision WeightPrecision { get; init; } = WeightPrecision.Float32;
 
     /// <summary>Network kind ("unet", "mlp"), see <see cref="Modules.DenoiserNetwork.Kind"/>.</summary>
     public required string ModelKind { get; init; }

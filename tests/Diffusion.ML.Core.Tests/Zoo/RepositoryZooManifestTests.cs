@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Diffusion.ML.Zoo;
 
 namespace Diffusion.ML.Core.Tests.Zoo;
@@ -29,6 +30,33 @@ public sealed class RepositoryZooManifestTests
             }
             Assert.IsTrue(File.Exists(Path.Combine(zoo, model.Id, model.Card!)), $"{model.Id}: its card is missing");
             Assert.IsNotEmpty(model.Metrics, $"{model.Id}: no metrics");
+        }
+    }
+
+    [TestMethod]
+    public void EveryFolderFollowsTheHubLayout()
+    {
+        string zoo = RepositoryZoo();
+        using var raw = JsonDocument.Parse(File.ReadAllText(Path.Combine(zoo, ZooManifest.FileName)));
+        var manifest = ZooManifest.Load(Path.Combine(zoo, ZooManifest.FileName));
+        foreach (var model in manifest.Models)
+        {
+            // config.json is the manifest's architecture block, as its own file (read here without the library's parser).
+            var config = model.FindFile(ZooFileFormats.Config);
+            Assert.IsNotNull(config, $"{model.Id}: no file of format '{ZooFileFormats.Config}'");
+            Assert.AreEqual("config.json", config.Path);
+            var architecture = raw.RootElement.GetProperty("models").EnumerateArray().Single(m => m.GetProperty("id").GetString() == model.Id).GetProperty("architecture");
+            using var file = JsonDocument.Parse(File.ReadAllText(Path.Combine(zoo, model.Id, config.Path)));
+            Assert.IsTrue(JsonElement.DeepEquals(architecture, file.RootElement),
+                $"{model.Id}/config.json differs from the manifest's architecture; write it again with: " +
+                $"jq '.models[] | select(.id==\"{model.Id}\") | .architecture' zoo/manifest.json > zoo/{model.Id}/config.json");
+
+            // A denoiser ships its ONNX export beside the weights.
+            if (model.FindFile(ZooFileFormats.Checkpoint) is not null)
+                Assert.AreEqual("model.onnx", model.FindFile(ZooFileFormats.Onnx)?.Path, $"{model.Id}: the checkpoint has no ONNX export beside it");
+
+            foreach (var entry in model.Files)
+                Assert.IsTrue(entry.Size < 16_000_000, $"{model.Id}/{entry.Path} has {entry.Size:N0} bytes; committed files stay under 16 MB");
         }
     }
 

@@ -58,6 +58,34 @@ public sealed class ZooManifestTests
     }
 
     [TestMethod]
+    public void FindsAModelByIdOrByIdAtItsVersion()
+    {
+        var manifest = ZooTestModels.Manifest(("model.bin", [1]));
+        var model = manifest.Find(ZooTestModels.Id);
+        Assert.AreEqual("tiny-test-model@1.0.0", model.Reference);
+        Assert.AreSame(model, manifest.Find("tiny-test-model@1.0.0"));
+
+        var e = Assert.ThrowsExactly<ZooException>(() => manifest.Find("tiny-test-model@2.0.0"));
+        Assert.AreEqual(ZooErrorKind.UnknownModel, e.Kind);
+        StringAssert.Contains(e.Message, "version 1.0.0");
+        StringAssert.Contains(e.Message, "not 2.0.0");
+        e = Assert.ThrowsExactly<ZooException>(() => manifest.Find("other-model@1.0.0"));
+        StringAssert.Contains(e.Message, "Known models: tiny-test-model");
+    }
+
+    [TestMethod]
+    [DataRow("fashion-mnist-unet32", true)]
+    [DataRow("fashion-mnist-unet32@1.0.0", true)]
+    [DataRow("model.ckpt", true)]
+    [DataRow("runs/model.ckpt", false)]
+    [DataRow("Model", false)]
+    [DataRow("model@", false)]
+    [DataRow("model@1/2", false)]
+    [DataRow("model@1@2", false)]
+    [DataRow("@1.0.0", false)]
+    public void TellsAReferenceFromAPath(string text, bool isReference) => Assert.AreEqual(isReference, ZooManifest.IsReference(text), text);
+
+    [TestMethod]
     public void RejectsDuplicateModels()
     {
         var one = ZooTestModels.Manifest(("model.bin", [1]));

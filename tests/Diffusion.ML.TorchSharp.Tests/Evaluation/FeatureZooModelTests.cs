@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Diffusion.ML.Data;
 using Diffusion.ML.TorchSharp.Evaluation;
 
@@ -12,6 +13,21 @@ public sealed class FeatureZooModelTests
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
             if (File.Exists(Path.Combine(dir.FullName, "Diffusion.ML.sln"))) return Path.Combine(dir.FullName, relative);
         throw new AssertInconclusiveException("Not running inside the repository.");
+    }
+
+    [TestMethod]
+    public void FashionMnistFeatureConfigDescribesTheFile()
+    {
+        using var extractor = TorchSharpFeatureExtractor.Load(RepositoryFile("zoo/fashion-mnist-features/model.zip"));
+        var manifest = extractor.Manifest!;
+        using var config = JsonDocument.Parse(File.ReadAllText(RepositoryFile("zoo/fashion-mnist-features/config.json")));
+        var root = config.RootElement;
+        Assert.AreEqual(manifest.ModelKind, root.GetProperty("kind").GetString());
+        using var modelConfig = JsonDocument.Parse(manifest.ModelConfig);
+        Assert.IsTrue(JsonElement.DeepEquals(modelConfig.RootElement, root.GetProperty("config")), "config.json's config is the file's network config");
+        CollectionAssert.AreEqual(manifest.ClassNames!.ToArray(), root.GetProperty("classNames").EnumerateArray().Select(e => e.GetString()).ToArray());
+        CollectionAssert.AreEqual(manifest.InputShape, root.GetProperty("inputShape").EnumerateArray().Select(e => e.GetInt32()).ToArray());
+        Assert.AreEqual(extractor.Network.parameters().Sum(p => p.numel()), root.GetProperty("parameters").GetInt64());
     }
 
     [TestMethod]

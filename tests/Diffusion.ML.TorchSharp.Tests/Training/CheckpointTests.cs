@@ -1,5 +1,6 @@
 using Diffusion.ML.Sampling;
 using Diffusion.ML.TorchSharp.Modules;
+using Diffusion.ML.TorchSharp.Sampling;
 using Diffusion.ML.TorchSharp.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -77,6 +78,64 @@ public sealed class CheckpointTests
             finally { File.Delete(slim); }
         }
         finally { File.Delete(path); }
+    }
+
+    [TestMethod]
+    [DataRow(WeightPrecision.Float16, ScalarType.Float16)]
+    [DataRow(WeightPrecision.BFloat16, ScalarType.BFloat16)]
+    public void HalfPrecisionCopyLoadsTheRoundedWeightsInFloat32(WeightPrecision precision, ScalarType type)
+    {
+        string dir = Directory.CreateTempSubdirectory("dml-half").FullName;
+        try
+        {
+            string full = Path.Combine(dir, "full.ckpt"), single = Path.Combine(dir, "float32.ckpt"), half = Path.Combine(dir, "half.ckpt");
+            using (var trainer = new DdpmTrainer(TinyModels.UNet(), TinyModels.Images(), Options))
+            {
+                trainer.Train(2);
+                trainer.SaveCheckpoint(full);
+            }
+            var checkpoint = Checkpoint.Load(full);
+            checkpoint.SaveForInference(single);
+            checkpoint.SaveForInference(half, precision);
+            var loaded = Checkpoint.Load(half);
+            Assert.AreEqual(precision, loaded.Manifest.WeightPrecision);
+            Assert.AreEqual(2, loaded.Manifest.FormatVersion, "half weights need a reader that knows them");
+            Assert.AreEqual(1, Checkpoint.Load(single).Manifest.FormatVersion, "float32 copies stay readable by earlier versions");
+            long singleSize = new FileInfo(single).Length, halfSize = new FileInfo(half).Length;
+            Assert.IsTrue(halfSize < 0.55 * singleSize, $"{halfSize} bytes against {singleSize}");
+
+            using var reference = checkpoint.LoadNetwork();
+            using var widened = loaded.LoadNetwork();
+            var expected = reference.named_parameters().ToArray();
+            var actual = widened.named_parameters().ToArray();
+            Assert.AreEqual(expected.Length, actual.Length);
+            int changed = 0;
+            for (int i = 0; i < expected.Length; i++)
+            {
+                Assert.AreEqual(expected[i].name, actual[i].name);
+                Assert.AreEqual(ScalarType.Float32, actual[i].parameter.dtype);
+                using var rounded = expected[i].parameter.to_type(type).to_type(ScalarType.Float32);
+                Assert.IsTrue(rounded.eq(actual[i].parameter).all().item<bool>(), $"{expected[i].name} is not the float32 weight rounded to {type}");
+                if (!expected[i].parameter.eq(actual[i].parameter).all().item<bool>()) changed++;
+            }
+            Assert.IsTrue(changed > expected.Length / 2, $"only {changed} of {expected.Length} tensors were rounded");
+
+            // Widening back to float32 is exact: a float32 copy of the half copy holds the same weights.
+            string again = Path.Combine(dir, "again.ckpt");
+            loaded.SaveForInference(again);
+            using (var roundTrip = Checkpoint.Load(again).LoadNetwork()) AssertSameParameters(widened, roundTrip);
+
+            // Sampling from the rounded weights stays close to sampling from the float32 ones.
+            var options = new GenerationOptions { Count = 6, BatchSize = 6, NumInferenceSteps = 4, ClassLabels = [0, 1, 2], GuidanceScale = 2, Seed = 3 };
+            float[] Sample(DenoiserNetwork network) => new DiffusionPipeline(new TorchSharpDenoiser(network, checkpoint.Manifest.Trainer.PredictionType),
+                checkpoint.CreateSchedule()).Generate(new DdimSampler(), options);
+            float[] a = Sample(reference), b = Sample(widened);
+            double worst = a.Zip(b, (x, y) => Math.Abs(x - y)).Max();
+            double tolerance = precision == WeightPrecision.Float16 ? 0.01 : 0.05;
+            Assert.IsTrue(worst is > 0 and < 1, $"largest difference {worst}");
+            Assert.IsTrue(worst < tolerance, $"largest difference {worst} against {tolerance}");
+        }
+        finally { Directory.Delete(dir, recursive: true); }
     }
 
     [TestMethod]

@@ -1,4 +1,6 @@
+using System.Text.Json;
 using Diffusion.ML.Sampling;
+using Diffusion.ML.Schedules;
 using Diffusion.ML.TorchSharp.Sampling;
 using Diffusion.ML.TorchSharp.Training;
 
@@ -13,6 +15,32 @@ public sealed class ZooModelTests
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
             if (File.Exists(Path.Combine(dir.FullName, "Diffusion.ML.sln"))) return Path.Combine(dir.FullName, relative);
         throw new AssertInconclusiveException("Not running inside the repository.");
+    }
+
+    [TestMethod]
+    public void FashionMnistConfigDescribesTheCheckpoint()
+    {
+        TorchSharpRuntime.EnsureLoaded();
+        var checkpoint = Checkpoint.Load(RepositoryFile("zoo/fashion-mnist-unet32/model.ckpt"));
+        using var config = JsonDocument.Parse(File.ReadAllText(RepositoryFile("zoo/fashion-mnist-unet32/config.json")));
+        var root = config.RootElement;
+        Assert.AreEqual(checkpoint.Manifest.ModelKind, root.GetProperty("kind").GetString());
+        using var modelConfig = JsonDocument.Parse(checkpoint.Manifest.ModelConfig);
+        Assert.IsTrue(JsonElement.DeepEquals(modelConfig.RootElement, root.GetProperty("config")), "config.json's config is the checkpoint's network config");
+        CollectionAssert.AreEqual(checkpoint.Manifest.ClassNames!.ToArray(), root.GetProperty("classNames").EnumerateArray().Select(e => e.GetString()).ToArray());
+        Assert.AreEqual(PredictionType.Epsilon, checkpoint.Manifest.Trainer.PredictionType);
+        Assert.AreEqual("epsilon", root.GetProperty("predictionType").GetString());
+        var schedule = root.GetProperty("schedule");
+        Assert.AreEqual(checkpoint.Manifest.Trainer.Schedule, new NoiseScheduleOptions
+        {
+            BetaSchedule = Enum.Parse<BetaSchedule>(schedule.GetProperty("betaSchedule").GetString()!, ignoreCase: true),
+            BetaStart = schedule.GetProperty("betaStart").GetDouble(),
+            BetaEnd = schedule.GetProperty("betaEnd").GetDouble(),
+            NumTrainTimesteps = schedule.GetProperty("numTrainTimesteps").GetInt32(),
+        }, "the schedule in config.json, other settings at their defaults, is the checkpoint's");
+        using var network = checkpoint.LoadNetwork();
+        Assert.AreEqual(network.ParameterCount, root.GetProperty("parameters").GetInt64());
+        CollectionAssert.AreEqual(network.SampleShape, root.GetProperty("inputShape").EnumerateArray().Select(e => e.GetInt64()).ToArray());
     }
 
     [TestMethod]

@@ -1,0 +1,62 @@
+using Diffusion.ML.Data;
+using Diffusion.ML.Zoo;
+
+namespace Diffusion.ML.Cli.Commands;
+
+/// <summary>
+/// A denoiser named on the command line (<c>generate --model</c>, <c>sample -c</c>, <c>eval -c</c>), resolved to a local
+/// file: an existing checkpoint or ONNX file as it is, else a zoo id (<c>id</c> or <c>id@version</c>) pulled through the
+/// <see cref="ZooClient"/>, whose checkpoint (torch) or ONNX export (onnx) is then used.
+/// </summary>
+/// <param name="Path">The local file.</param>
+/// <param name="Name">What job manifests record: the zoo reference <c>id@version</c>, else the file's name.</param>
+/// <param name="Backend"><see cref="SampleModel.Torch"/> or <see cref="SampleModel.Onnx"/>.</param>
+/// <param name="ZooFile">The zoo model's file that <paramref name="Path"/> is, or null for a file named directly.</param>
+internal sealed record ModelSource(string Path, string Name, string Backend, ZooFile? ZooFile)
+{
+    /// <summary>SHA-256 (hex) of the file: the manifest's (the pull verified the file against it) for a zoo model, else hashed now.</summary>
+    public string Sha256() => ZooFile?.Sha256 ?? FileHash.Sha256Hex(Path);
+
+    /// <summary>How reports name the model: the zoo reference and the file, or the file.</summary>
+    public string Description => ZooFile is null ? Path : $"zoo model {Name} ({Path})";
+
+    /// <summary>
+    /// Resolves <paramref name="value"/>. A file is used as it is, on <paramref name="backend"/> or else on the backend its
+    /// extension implies; a zoo id is pulled with <paramref name="zoo"/> and gives its checkpoint, or its ONNX export
+    /// when <paramref name="backend"/> is onnx.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">Neither a file nor a zoo model (the message says both).</exception>
+    /// <exception cref="ArgumentException">The zoo model has no file for the backend.</exception>
+    /// <exception cref="ZooException">The pull failed (offline without a copy, network, checksum...).</exception>
+    public static ModelSource Resolve(string value, string? backend, Func<ZooClient> zoo, CancellationToken cancellationToken)
+    {
+        if (File.Exists(value))
+            return new ModelSource(value, System.IO.Path.GetFileName(value), backend ?? BackendOf(value), null);
+        if (!ZooManifest.IsReference(value) || FileExtensions.Contains(System.IO.Path.GetExtension(value), StringComparer.OrdinalIgnoreCase))
+            throw new FileNotFoundException($"Model '{value}' does not exist: name a checkpoint or .onnx file, or a zoo model id such as fashion-mnist-unet32 " +
+                "('diffusion-ml zoo list --offline' lists them).", value);
+        using var client = zoo();
+        ZooPullResult pulled;
+        try
+        {
+            pulled = ZooOptions.PullWithProgressAsync(client, value, cancellationToken).GetAwaiter().GetResult();
+        }
+        catch (ZooException e) when (e.Kind == ZooErrorKind.UnknownModel)
+        {
+            throw new FileNotFoundException($"Model '{value}' is neither an existing file nor a model of the zoo: {e.Message}", value, e);
+        }
+        var model = pulled.Model;
+        string chosenBackend = backend ?? SampleModel.Torch;
+        string format = chosenBackend == SampleModel.Onnx ? ZooFileFormats.Onnx : ZooFileFormats.Checkpoint;
+        var file = model.FindFile(format) ?? throw new ArgumentException(
+            $"Zoo model '{model.Reference}' has no {format} file (its files: {string.Join(", ", model.Files.Select(f => $"{f.Path} ({f.Format})"))}); " +
+            (chosenBackend == SampleModel.Onnx ? "run it with --backend torch, or export its checkpoint with diffusion-ml export." : "it is not a denoiser."));
+        return new ModelSource(pulled.PathOf(file.Path), model.Reference, chosenBackend, file);
+    }
+
+    /// <summary>The backend a file's extension implies: onnx for .onnx, else torch.</summary>
+    private static string BackendOf(string path) => System.IO.Path.GetExtension(path).Equals(".onnx", StringComparison.OrdinalIgnoreCase) ? SampleModel.Onnx : SampleModel.Torch;
+
+    /// <summary>Extensions that mark a value as a file name, never a zoo id.</summary>
+    private static readonly string[] FileExtensions = [".ckpt", ".onnx", ".zip", ".bin", ".pt"];
+}
