@@ -16,7 +16,7 @@ var seed = new Option<long>("--seed") { Description = "seed of the generated ima
 
 var data = new Option<string>("--data") { Description = "folder of the Fashion-MNIST IDX files (apt-get install dataset-fashion-mnist)", DefaultValueFactory = _ => FashionMnist.DefaultDirectory };
 var output = new Option<string>("--out") { Description = "output folder: generator.zip, checkpoints/, images/", DefaultValueFactory = _ => "fmnist-run" };
-var preset = new Option<string>("--preset") { Description = "full (recognisable clothes, ~30 min on 2 cores) or quick (tiny networks, seconds)", DefaultValueFactory = _ => "full" };
+var preset = new Option<string>("--preset") { Description = "full (default networks, tens of minutes on 2 CPU cores) or quick (tiny networks, seconds; noise-like images)", DefaultValueFactory = _ => "full" };
 var rows = new Option<int?>("--rows") { Description = "training images to use (default: the preset's)" };
 var vaeSteps = new Option<long?>("--vae-steps") { Description = "VAE training steps (default: the preset's)" };
 var denoiserSteps = new Option<long?>("--denoiser-steps") { Description = "denoiser training steps (default: the preset's)" };
