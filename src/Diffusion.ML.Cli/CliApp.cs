@@ -28,6 +28,7 @@ internal static class CliApp
         ExportAutoencoderCommand.Create(),
         ZooCommand.Create(),
         LatentDiffusionCommand.Create(),
+        EvalPointsCommand.Create(),
     };
 
     /// <summary>

@@ -15,10 +15,21 @@ internal static class DatasetCatalog
         "fashion-mnist" => FashionMnist.Load(path, train: true),
         "digits" => path is null ? EmbeddedDigits() : DigitsCsvReader.Load(path),
         "image-folder" => new ImageFolderDataset(path ?? throw new ArgumentException("--data-path must name the folder for --dataset image-folder.")).ToDataset(),
-        "moons" => Points(new TwoMoons(), seed),
-        "gaussian-mixture" => Points(GaussianMixture.EightGaussians(), seed),
-        "swiss-roll" => Points(new SwissRoll(), seed),
+        "moons" or "gaussian-mixture" or "swiss-roll" => Points(Toy(name), seed),
         _ => throw new ArgumentException($"Unknown data set '{name}'. Known: {string.Join(", ", Names)}."),
+    };
+
+    /// <summary>The synthetic 2-D sets, whose exact density is known (see <see cref="Toy"/>).</summary>
+    public static readonly string[] ToyNames = ["moons", "gaussian-mixture", "swiss-roll"];
+
+    /// <summary>The distribution behind a synthetic 2-D set, with its defaults (what <c>train --dataset</c> uses).</summary>
+    /// <exception cref="ArgumentException">Not a synthetic set.</exception>
+    public static IToyDistribution Toy(string name) => name switch
+    {
+        "moons" => new TwoMoons(),
+        "gaussian-mixture" => GaussianMixture.EightGaussians(),
+        "swiss-roll" => new SwissRoll(),
+        _ => throw new ArgumentException($"'{name}' is not a synthetic 2-D data set; these are: {string.Join(", ", ToyNames)}."),
     };
 
     /// <summary>The image data sets with a held-out test split (see <see cref="LoadSplit"/>).</summary>
