@@ -110,4 +110,13 @@ public sealed class ZooModelReferenceTests
         StringAssert.Contains(report.GetProperty("source").GetString(), $"zoo model {Id}@");
         Assert.AreEqual(2, report.GetProperty("likelihood").GetProperty("images").GetInt32());
     }
+
+    [TestMethod]
+    public void AnAutoencoderIdIsRefusedAsADenoiserOnEitherBackend()
+    {
+        foreach (string backend in new[] { "torch", "onnx" })
+            Assert.AreEqual(CliApp.InputError, Run(["sample", "-c", "fashion-mnist-vae", "--backend", backend, "--count", "1", "-o", Path.Combine(_dir, backend), .. Offline]),
+                $"--backend {backend}");
+        Assert.IsFalse(Directory.Exists(Path.Combine(_dir, "onnx")), "nothing is written");
+    }
 }

@@ -46,6 +46,9 @@ internal sealed record ModelSource(string Path, string Name, string Backend, Zoo
             throw new FileNotFoundException($"Model '{value}' is neither an existing file nor a model of the zoo: {e.Message}", value, e);
         }
         var model = pulled.Model;
+        // Only denoisers have a denoiser checkpoint; an autoencoder's ONNX parts must not pass for a denoiser export.
+        if (model.FindFile(ZooFileFormats.Checkpoint) is null)
+            throw new ArgumentException($"Zoo model '{model.Reference}' is not a denoiser (task {model.Task}); name a denoiser ('diffusion-ml zoo list --offline' lists the tasks).");
         string chosenBackend = backend ?? SampleModel.Torch;
         string format = chosenBackend == SampleModel.Onnx ? ZooFileFormats.Onnx : ZooFileFormats.Checkpoint;
         var file = model.FindFile(format) ?? throw new ArgumentException(

@@ -7,6 +7,9 @@ namespace Diffusion.ML.Core.Tests.Zoo;
 [TestClass]
 public sealed class RepositoryZooManifestTests
 {
+    /// <summary>The format of an autoencoder checkpoint (train-vae, train-vqvae; the file's own kind), read by <c>AutoencoderCheckpoint.Load</c>.</summary>
+    private const string AutoencoderCheckpointFormat = "diffusion-ml-autoencoder";
+
     private static string RepositoryZoo() => ZooRepository.FindFrom(AppContext.BaseDirectory)
         ?? throw new AssertFailedException("zoo/manifest.json not found above " + AppContext.BaseDirectory);
 
@@ -51,9 +54,16 @@ public sealed class RepositoryZooManifestTests
                 $"{model.Id}/config.json differs from the manifest's architecture; write it again with: " +
                 $"jq '.models[] | select(.id==\"{model.Id}\") | .architecture' zoo/manifest.json > zoo/{model.Id}/config.json");
 
-            // A denoiser ships its ONNX export beside the weights.
+            // A denoiser ships its ONNX export beside the weights; an autoencoder its parts as export-autoencoder names them.
             if (model.FindFile(ZooFileFormats.Checkpoint) is not null)
                 Assert.AreEqual("model.onnx", model.FindFile(ZooFileFormats.Onnx)?.Path, $"{model.Id}: the checkpoint has no ONNX export beside it");
+            if (model.FindFile(AutoencoderCheckpointFormat) is { } autoencoder)
+            {
+                Assert.AreEqual("model.ckpt", autoencoder.Path);
+                string[] parts = model.Architecture.Kind == "vqvae" ? ["model-encoder.onnx", "model-quantizer.onnx", "model-decoder.onnx"] : ["model-encoder.onnx", "model-decoder.onnx"];
+                CollectionAssert.AreEquivalent(parts, model.Files.Where(f => f.Format == ZooFileFormats.Onnx).Select(f => f.Path).ToArray(),
+                    $"{model.Id}: the ONNX parts written by diffusion-ml export-autoencoder -c zoo/{model.Id}/model.ckpt -o zoo/{model.Id}/model");
+            }
 
             foreach (var entry in model.Files)
                 Assert.IsTrue(entry.Size < 16_000_000, $"{model.Id}/{entry.Path} has {entry.Size:N0} bytes; committed files stay under 16 MB");

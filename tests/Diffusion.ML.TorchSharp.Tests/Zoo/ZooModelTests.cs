@@ -1,8 +1,11 @@
 using System.Text.Json;
 using Diffusion.ML.Sampling;
 using Diffusion.ML.Schedules;
+using Diffusion.ML.TorchSharp.Autoencoders;
 using Diffusion.ML.TorchSharp.Sampling;
 using Diffusion.ML.TorchSharp.Training;
+using Diffusion.ML.Zoo;
+using static TorchSharp.torch;
 
 namespace Diffusion.ML.TorchSharp.Tests.Zoo;
 
@@ -57,5 +60,36 @@ public sealed class ZooModelTests
         Assert.AreEqual(10 * 28 * 28, images.Length);
         Assert.IsTrue(images.All(v => v >= -1 && v <= 1), "DDIM's last step returns the clipped x0 estimate");
         Assert.IsTrue(images.Distinct().Count() > 100, "the images are not constant");
+    }
+    [TestMethod]
+    [DataRow("fashion-mnist-vae", "vae")]
+    [DataRow("fashion-mnist-vqvae", "vqvae")]
+    public void AutoencoderConfigDescribesTheCheckpoint(string id, string kind)
+    {
+        TorchSharpRuntime.EnsureLoaded();
+        var model = ZooManifest.Load(RepositoryFile("zoo/manifest.json")).Find(id);
+        Assert.AreEqual("image-autoencoder", model.Task);
+        var checkpoint = AutoencoderCheckpoint.Load(RepositoryFile($"zoo/{id}/{model.FindFile("diffusion-ml-autoencoder")!.Path}"));
+        using var config = JsonDocument.Parse(File.ReadAllText(RepositoryFile($"zoo/{id}/config.json")));
+        var root = config.RootElement;
+        Assert.AreEqual(kind, checkpoint.Manifest.ModelKind);
+        Assert.AreEqual(checkpoint.Manifest.ModelKind, root.GetProperty("kind").GetString());
+        using var modelConfig = JsonDocument.Parse(checkpoint.Manifest.ModelConfig);
+        Assert.IsTrue(JsonElement.DeepEquals(modelConfig.RootElement, root.GetProperty("config")), "config.json's config is the checkpoint's network config");
+        using var network = checkpoint.LoadModel();
+        Assert.AreEqual(network.ParameterCount, root.GetProperty("parameters").GetInt64());
+        CollectionAssert.AreEqual(network.ImageShape, root.GetProperty("inputShape").EnumerateArray().Select(e => e.GetInt64()).ToArray());
+        // The manifest has no latent fields: its description names the latent shape and scale, which must be the weights'.
+        StringAssert.Contains(model.Description, $"latents {string.Join("x", network.LatentShape)} with latent scale {network.LatentScale.ToString("0.0000", System.Globalization.CultureInfo.InvariantCulture)}");
+
+        using var scope = NewDisposeScope();
+        var images = linspace(-1, 1, 2 * 28 * 28).reshape(2, 1, 28, 28);
+        using var _ = no_grad();
+        var latents = network.Encode(images);
+        long[] latentBatch = [2, .. network.LatentShape];
+        CollectionAssert.AreEqual(latentBatch, latents.shape);
+        var decoded = network.Decode(latents);
+        CollectionAssert.AreEqual(images.shape, decoded.shape);
+        Assert.IsTrue(decoded.isfinite().all().item<bool>(), "the decoded images are finite");
     }
 }
