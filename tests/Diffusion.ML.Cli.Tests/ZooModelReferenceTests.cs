@@ -119,4 +119,18 @@ public sealed class ZooModelReferenceTests
                 $"--backend {backend}");
         Assert.IsFalse(Directory.Exists(Path.Combine(_dir, "onnx")), "nothing is written");
     }
+
+    [TestMethod]
+    public void AnAutoencoderIdResolvesToItsCheckpointAndADenoiserIdIsRefusedAsAnAutoencoder()
+    {
+        ZooClient OfflineZoo() => new(new ZooClientOptions { Offline = true, CacheDirectory = Cache });
+        string path = Commands.ModelSource.ResolveAutoencoder("fashion-mnist-vae", OfflineZoo, CancellationToken.None);
+        Assert.AreEqual(Path.GetFullPath(Path.Combine(RepositoryZoo(), "fashion-mnist-vae", "model.ckpt")), Path.GetFullPath(path));
+        var wrong = Assert.Throws<ArgumentException>(() => Commands.ModelSource.ResolveAutoencoder(Id, OfflineZoo, CancellationToken.None));
+        StringAssert.Contains(wrong.Message, "is not an autoencoder");
+        // Through the command: a denoiser id given as --autoencoder is an input error before any training.
+        string output = Path.Combine(_dir, "latent.ckpt");
+        Assert.AreEqual(CliApp.InputError, Run(["train", "--dataset", "moons", "--autoencoder", Id, "--steps", "1", "--output", output, .. Offline]));
+        Assert.IsFalse(File.Exists(output));
+    }
 }

@@ -32,19 +32,7 @@ internal sealed record ModelSource(string Path, string Name, string Backend, Zoo
     {
         if (File.Exists(value))
             return new ModelSource(value, System.IO.Path.GetFileName(value), backend ?? BackendOf(value), null);
-        if (!ZooManifest.IsReference(value) || FileExtensions.Contains(System.IO.Path.GetExtension(value), StringComparer.OrdinalIgnoreCase))
-            throw new FileNotFoundException($"Model '{value}' does not exist: name a checkpoint or .onnx file, or a zoo model id such as fashion-mnist-unet32 " +
-                "('diffusion-ml zoo list --offline' lists them).", value);
-        using var client = zoo();
-        ZooPullResult pulled;
-        try
-        {
-            pulled = ZooOptions.PullWithProgressAsync(client, value, cancellationToken).GetAwaiter().GetResult();
-        }
-        catch (ZooException e) when (e.Kind == ZooErrorKind.UnknownModel)
-        {
-            throw new FileNotFoundException($"Model '{value}' is neither an existing file nor a model of the zoo: {e.Message}", value, e);
-        }
+        var pulled = PullZooModel(value, zoo, cancellationToken);
         var model = pulled.Model;
         // Only denoisers have a denoiser checkpoint; an autoencoder's ONNX parts must not pass for a denoiser export.
         if (model.FindFile(ZooFileFormats.Checkpoint) is null)
@@ -53,8 +41,40 @@ internal sealed record ModelSource(string Path, string Name, string Backend, Zoo
         string format = chosenBackend == SampleModel.Onnx ? ZooFileFormats.Onnx : ZooFileFormats.Checkpoint;
         var file = model.FindFile(format) ?? throw new ArgumentException(
             $"Zoo model '{model.Reference}' has no {format} file (its files: {string.Join(", ", model.Files.Select(f => $"{f.Path} ({f.Format})"))}); " +
-            (chosenBackend == SampleModel.Onnx ? "run it with --backend torch, or export its checkpoint with diffusion-ml export." : "it is not a denoiser."));
+            "run it with --backend torch, or export its checkpoint with diffusion-ml export.");
         return new ModelSource(pulled.PathOf(file.Path), model.Reference, chosenBackend, file);
+    }
+
+    /// <summary>
+    /// An autoencoder named on the command line (<c>train --autoencoder</c>): an existing file as it is, else a zoo id
+    /// whose autoencoder checkpoint is pulled.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">Neither a file nor a zoo model.</exception>
+    /// <exception cref="ArgumentException">The zoo model is not an autoencoder.</exception>
+    public static string ResolveAutoencoder(string value, Func<ZooClient> zoo, CancellationToken cancellationToken)
+    {
+        if (File.Exists(value)) return value;
+        var pulled = PullZooModel(value, zoo, cancellationToken);
+        var file = pulled.Model.FindFile(ZooFileFormats.Autoencoder) ?? throw new ArgumentException(
+            $"Zoo model '{pulled.Model.Reference}' is not an autoencoder (task {pulled.Model.Task}); name a VAE or VQ-VAE such as fashion-mnist-vae.");
+        return pulled.PathOf(file.Path);
+    }
+
+    /// <summary>Pulls the zoo model <paramref name="value"/> names, or says that it is neither a file nor a zoo model.</summary>
+    private static ZooPullResult PullZooModel(string value, Func<ZooClient> zoo, CancellationToken cancellationToken)
+    {
+        if (!ZooManifest.IsReference(value) || FileExtensions.Contains(System.IO.Path.GetExtension(value), StringComparer.OrdinalIgnoreCase))
+            throw new FileNotFoundException($"'{value}' does not exist: name a file, or a zoo model id such as fashion-mnist-unet32 " +
+                "('diffusion-ml zoo list --offline' lists them).", value);
+        using var client = zoo();
+        try
+        {
+            return ZooOptions.PullWithProgressAsync(client, value, cancellationToken).GetAwaiter().GetResult();
+        }
+        catch (ZooException e) when (e.Kind == ZooErrorKind.UnknownModel)
+        {
+            throw new FileNotFoundException($"'{value}' is neither an existing file nor a model of the zoo: {e.Message}", value, e);
+        }
     }
 
     /// <summary>The backend a file's extension implies: onnx for .onnx, else torch.</summary>

@@ -19,7 +19,8 @@ internal static class TrainCommand
         var dataPath = new Option<string?>("--data-path") { Description = "file or folder of the data (default: the data set's usual place)" };
         var output = new Option<string>("--output", "-o") { Description = "checkpoint file to write", Required = true };
         var resume = new Option<bool>("--resume") { Description = "continue the run stored in --output" };
-        var autoencoder = new Option<string?>("--autoencoder") { Description = "latent diffusion: train on the scaled latents of this autoencoder checkpoint (train-vae / train-vqvae); sample decodes with it" };
+        var autoencoder = new Option<string?>("--autoencoder") { Description = "latent diffusion: train on the scaled latents of this autoencoder checkpoint (train-vae / train-vqvae) or zoo id (e.g. fashion-mnist-vae); sample decodes with it" };
+        var zoo = new ZooOptions();
         var autoencoderEma = new Option<bool>("--autoencoder-ema") { Description = "use the autoencoder's EMA weights" };
         var steps = new Option<long>("--steps") { Description = "total optimisation steps", DefaultValueFactory = _ => 10_000 };
         var batch = new Option<int>("--batch-size") { Description = "examples per step", DefaultValueFactory = _ => 64 };
@@ -55,6 +56,7 @@ internal static class TrainCommand
             dataset, dataPath, output, resume, autoencoder, autoencoderEma, steps, batch, lr, warmup, prediction, schedule, zeroSnr, minSnr, ema, dropout, clip,
             model, baseChannels, attention, ditSize, patchSize, hiddenSize, depth, heads, unconditional, learnSigma, hybridWeight, every, seed, device, threads,
         };
+        foreach (var option in zoo.All) command.Options.Add(option);
         command.SetAction((parse, cancellationToken) => CliApp.Run(() =>
         {
             var torchDevice = CommonOptions.PrepareTorch(parse.GetValue(device)!, parse.GetValue(threads));
@@ -67,7 +69,8 @@ internal static class TrainCommand
             var latentAutoencoder = parse.GetValue(resume) && File.Exists(path)
                 ? Checkpoint.Load(path).Manifest.Trainer.LatentAutoencoder
                 : parse.GetValue(autoencoder) is { } autoencoderPath
-                    ? LatentAutoencoderReference.Create(autoencoderPath, path, parse.GetValue(autoencoderEma))
+                    ? LatentAutoencoderReference.Create(ModelSource.ResolveAutoencoder(autoencoderPath, () => zoo.CreateClient(parse), cancellationToken), path,
+                        parse.GetValue(autoencoderEma))
                     : null;
             if (latentAutoencoder is not null)
             {

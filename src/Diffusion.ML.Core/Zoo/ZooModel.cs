@@ -41,6 +41,9 @@ public static class ZooFileFormats
     /// <summary>A Diffusion.ML denoiser checkpoint (usually the sampling-only copy), read by TorchSharp.</summary>
     public const string Checkpoint = "diffusion-ml-checkpoint";
 
+    /// <summary>An autoencoder checkpoint (VAE, VQ-VAE) written by <c>train-vae</c> / <c>train-vqvae</c>, read by TorchSharp.</summary>
+    public const string Autoencoder = "diffusion-ml-autoencoder";
+
     /// <summary>A feature network written by <c>train-classifier</c>.</summary>
     public const string FeatureNetwork = "diffusion-ml-feature-network";
 

@@ -8,7 +8,7 @@ namespace Diffusion.ML.Core.Tests.Zoo;
 public sealed class RepositoryZooManifestTests
 {
     /// <summary>The format of an autoencoder checkpoint (train-vae, train-vqvae; the file's own kind), read by <c>AutoencoderCheckpoint.Load</c>.</summary>
-    private const string AutoencoderCheckpointFormat = "diffusion-ml-autoencoder";
+    private const string AutoencoderCheckpointFormat = ZooFileFormats.Autoencoder;
 
     private static string RepositoryZoo() => ZooRepository.FindFrom(AppContext.BaseDirectory)
         ?? throw new AssertFailedException("zoo/manifest.json not found above " + AppContext.BaseDirectory);

@@ -69,7 +69,7 @@ public sealed class ZooModelTests
         TorchSharpRuntime.EnsureLoaded();
         var model = ZooManifest.Load(RepositoryFile("zoo/manifest.json")).Find(id);
         Assert.AreEqual("image-autoencoder", model.Task);
-        var checkpoint = AutoencoderCheckpoint.Load(RepositoryFile($"zoo/{id}/{model.FindFile("diffusion-ml-autoencoder")!.Path}"));
+        var checkpoint = AutoencoderCheckpoint.Load(RepositoryFile($"zoo/{id}/{model.FindFile(ZooFileFormats.Autoencoder)!.Path}"));
         using var config = JsonDocument.Parse(File.ReadAllText(RepositoryFile($"zoo/{id}/config.json")));
         var root = config.RootElement;
         Assert.AreEqual(kind, checkpoint.Manifest.ModelKind);
