@@ -92,25 +92,12 @@ public sealed partial class DiffusionCatalog
     };
 
     /// <summary>The image's RGB values as CHW floats in [-1, 1].</summary>
-    private static float[] ToChw(MLImage image)
+    private static float[] ToChw(MLImage image) => image.PixelFormat switch
     {
-        var (red, blue) = image.PixelFormat switch
-        {
-            MLPixelFormat.Rgba32 => (0, 2),
-            MLPixelFormat.Bgra32 => (2, 0),
-            var f => throw new InvalidDataException($"Images of pixel format {f} cannot be saved; use Rgba32 or Bgra32 images."),
-        };
-        int plane = image.Width * image.Height;
-        var chw = new float[3 * plane];
-        var pixels = image.Pixels;
-        for (int p = 0; p < plane; p++)
-        {
-            chw[p] = pixels[4 * p + red] / 127.5f - 1f;
-            chw[plane + p] = pixels[4 * p + 1] / 127.5f - 1f;
-            chw[2 * plane + p] = pixels[4 * p + blue] / 127.5f - 1f;
-        }
-        return chw;
-    }
+        MLPixelFormat.Rgba32 or MLPixelFormat.Bgra32 => ImageFileDecoder.FromPixels(image.Pixels, image.Width, image.Height, 4 * image.Width,
+            blueFirst: image.PixelFormat == MLPixelFormat.Bgra32, channels: 3),
+        var f => throw new InvalidDataException($"Images of pixel format {f} cannot be saved; use Rgba32 or Bgra32 images."),
+    };
 
     private static DataViewSchema.Column IndexColumn(DataViewSchema schema, string name)
     {
