@@ -55,8 +55,8 @@ public sealed partial class ConvDecoder : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor z)
     {
         using var scope = NewDisposeScope();
-        var h = inputConv.call(z);
+        var h = Layers.Convolve(inputConv, z);
         foreach (var block in blocks) h = block.call(h);
-        return outputConv.call(nn.functional.silu(outputNorm.call(h))).MoveToOuterDisposeScope();
+        return Layers.Convolve(outputConv, nn.functional.silu(outputNorm.call(h))).MoveToOuterDisposeScope();
     }
 }

@@ -55,8 +55,8 @@ public sealed partial class ConvEncoder : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var h = inputConv.call(x);
+        var h = Layers.Convolve(inputConv, x);
         foreach (var block in blocks) h = block.call(h);
-        return outputConv.call(nn.functional.silu(outputNorm.call(h))).MoveToOuterDisposeScope();
+        return Layers.Convolve(outputConv, nn.functional.silu(outputNorm.call(h))).MoveToOuterDisposeScope();
     }
 }

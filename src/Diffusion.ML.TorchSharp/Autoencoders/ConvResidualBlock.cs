@@ -37,9 +37,9 @@ public sealed partial class ConvResidualBlock : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var h = conv1.call(nn.functional.silu(norm1.call(x)));
-        h = conv2.call(nn.functional.silu(norm2.call(h)));
-        var residual = skip is null ? x : skip.call(x);
+        var h = Layers.Convolve(conv1, nn.functional.silu(norm1.call(x)));
+        h = Layers.Convolve(conv2, nn.functional.silu(norm2.call(h)));
+        var residual = skip is null ? x : Layers.Convolve(skip, x);
         return (residual + h).MoveToOuterDisposeScope();
     }
 }

@@ -1,4 +1,5 @@
 using TorchSharp;
+using Diffusion.ML.TorchSharp.Modules;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -86,7 +87,11 @@ public sealed class FeatureClassifier : nn.Module<Tensor, Tensor>
     public Tensor Features(Tensor x)
     {
         CheckInput(x);
-        return featureHead.call(trunk.call(x));
+        using var scope = NewDisposeScope();
+        var h = x;
+        foreach (var layer in trunk.children()) // convolutions through Layers.Convolve (a libtorch CPU defect)
+            h = layer is Conv2d conv ? Layers.Convolve(conv, h) : ((nn.Module<Tensor, Tensor>)layer).call(h);
+        return featureHead.call(h).MoveToOuterDisposeScope();
     }
 
     /// <summary>Features and logits of a batch in one pass.</summary>

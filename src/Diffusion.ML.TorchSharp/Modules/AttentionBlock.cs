@@ -41,10 +41,10 @@ public sealed partial class AttentionBlock : nn.Module<Tensor, Tensor>
         var (b, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3]);
         var headDim = c / heads;
         // [B, 3C, H, W] -> [3, B, heads, HW, d]
-        var qkvHeads = qkv.call(norm.call(x)).reshape(b, 3, heads, headDim, h * w).permute(1, 0, 2, 4, 3);
+        var qkvHeads = Layers.Convolve(qkv, norm.call(x)).reshape(b, 3, heads, headDim, h * w).permute(1, 0, 2, 4, 3);
         var attended = nn.functional.scaled_dot_product_attention(qkvHeads[0], qkvHeads[1], qkvHeads[2]);
         // [B, heads, HW, d] -> [B, C, H, W]
         var merged = attended.permute(0, 1, 3, 2).reshape(b, c, h, w);
-        return (x + projection.call(merged)).MoveToOuterDisposeScope();
+        return (x + Layers.Convolve(projection, merged)).MoveToOuterDisposeScope();
     }
 }

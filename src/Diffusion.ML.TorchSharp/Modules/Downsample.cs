@@ -20,5 +20,5 @@ public sealed partial class Downsample : nn.Module<Tensor, Tensor>
     /// <summary>Downsamples <c>[B, C, H, W]</c> to <c>[B, C, ceil(H/2), ceil(W/2)]</c>.</summary>
     /// <param name="x">Feature map.</param>
     /// <returns>A new tensor.</returns>
-    public override Tensor forward(Tensor x) => conv.call(x);
+    public override Tensor forward(Tensor x) => Layers.Convolve(conv, x);
 }

@@ -1,8 +1,9 @@
 using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Diffusion.ML.TorchSharp.Modules;
 
-/// <summary>Layer factories that work around TorchSharp 0.107 initialisation quirks.</summary>
+/// <summary>Layer factories and calls that work around TorchSharp 0.107 / libtorch 2.10 defects.</summary>
 public static class Layers
 {
     /// <summary>
@@ -33,5 +34,46 @@ public static class Layers
         }
 
         return norm;
+    }
+
+    /// <summary>Channel multiple for which libtorch's CPU convolution kernels are right (the AVX-512 float lane count).</summary>
+    private const long ChannelBlock = 16;
+
+    /// <summary>
+    /// Applies <paramref name="conv"/> to <paramref name="input"/>, working around a libtorch 2.10 CPU defect seen on this
+    /// project's AMD EPYC machine (AVX-512): a convolution with more than 16 input channels that are not a multiple of 16
+    /// (20, 24, 40...) computes a wrong output, and the gradient with respect to the input of one whose output-channel count
+    /// is not a multiple of 16 (1, 3, 8, 24...) is wrong, both by errors the size of the values themselves or NaN; the
+    /// weight gradient is right. Here such channel counts are padded with zeros to a multiple of 16 on CPU (input channels
+    /// always, output channels when the input gradient will be taken) and the extra outputs dropped, which gives the same
+    /// values through shapes the kernels compute right (ConvolutionGradientTests checks both against an unfolded product).
+    /// Other convolutions are <c>conv.call(input)</c>. Every convolution in this library's modules goes through here.
+    /// </summary>
+    /// <param name="conv">The convolution (one group, zero padding mode).</param>
+    /// <param name="input">Input [B, C_in, H, W].</param>
+    /// <returns>The convolution's output [B, C_out, H', W'].</returns>
+    public static Tensor Convolve(global::TorchSharp.Modules.Conv2d conv, Tensor input)
+    {
+        long inChannels = conv.in_channels, outChannels = conv.out_channels;
+        bool plain = input.device_type != DeviceType.CPU || conv.groups != 1 || conv.padding_mode != PaddingModes.Zeros || conv.padding_type is not null;
+        long extraIn = !plain && inChannels > ChannelBlock && inChannels % ChannelBlock != 0 ? ChannelBlock - inChannels % ChannelBlock : 0;
+        long extraOut = !plain && outChannels % ChannelBlock != 0 && is_grad_enabled() && input.requires_grad ? ChannelBlock - outChannels % ChannelBlock : 0;
+        if (extraIn == 0 && extraOut == 0) return conv.call(input);
+
+        using var scope = NewDisposeScope();
+        Tensor weight = conv.weight!, bias = conv.bias is { } b ? b : zeros([outChannels], input.dtype, input.device);
+        long[] kernel = weight.shape[2..];
+        if (extraIn > 0)
+        {
+            input = cat([input, zeros([input.shape[0], extraIn, .. input.shape[2..]], input.dtype, input.device)], 1);
+            weight = cat([weight, zeros([outChannels, extraIn, .. kernel], weight.dtype, weight.device)], 1);
+        }
+        if (extraOut > 0)
+        {
+            weight = cat([weight, zeros([extraOut, weight.shape[1], .. kernel], weight.dtype, weight.device)], 0);
+            bias = cat([bias, zeros([extraOut], bias.dtype, bias.device)], 0);
+        }
+        var output = nn.functional.conv2d(input, weight, bias, conv.stride, conv.padding, conv.dilation);
+        return (extraOut > 0 ? output.narrow(1, 0, outChannels) : output).MoveToOuterDisposeScope();
     }
 }

@@ -45,6 +45,6 @@ public sealed partial class PatchEmbedding : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = torch.NewDisposeScope();
-        return projection.call(x).flatten(2).transpose(1, 2).MoveToOuterDisposeScope();
+        return Layers.Convolve(projection, x).flatten(2).transpose(1, 2).MoveToOuterDisposeScope();
     }
 }

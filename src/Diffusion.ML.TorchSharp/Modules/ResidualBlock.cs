@@ -53,11 +53,11 @@ public sealed partial class ResidualBlock : nn.Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor x, Tensor embedding)
     {
         using var scope = torch.NewDisposeScope();
-        var h = conv1.call(nn.functional.silu(norm1.call(x)));
+        var h = Layers.Convolve(conv1, nn.functional.silu(norm1.call(x)));
         var e = embeddingProjection.call(nn.functional.silu(embedding));
         h = h + e.unsqueeze(-1).unsqueeze(-1);
-        h = conv2.call(dropout.call(nn.functional.silu(norm2.call(h))));
-        var residual = skip is null ? x : skip.call(x);
+        h = Layers.Convolve(conv2, dropout.call(nn.functional.silu(norm2.call(h))));
+        var residual = skip is null ? x : Layers.Convolve(skip, x);
         return (residual + h).MoveToOuterDisposeScope();
     }
 }

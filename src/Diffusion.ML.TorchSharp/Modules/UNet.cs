@@ -161,7 +161,7 @@ public sealed partial class UNet : DenoiserNetwork
         var batch = x.shape[0];
         var embedding = ConditioningEmbedding(timeEmbedding, classEmbedding, t, classLabels, batch, x.device);
 
-        var h = inputConv.call(x);
+        var h = Layers.Convolve(inputConv, x);
         var skips = new Stack<Tensor>();
         skips.Push(h);
         foreach (var stage in encoder)
@@ -174,7 +174,7 @@ public sealed partial class UNet : DenoiserNetwork
         {
             h = stage.call(torch.cat([h, skips.Pop()], 1), embedding);
         }
-        var output = outputConv.call(nn.functional.silu(outputNorm.call(h)));
+        var output = Layers.Convolve(outputConv, nn.functional.silu(outputNorm.call(h)));
         return output.MoveToOuterDisposeScope();
     }
 }

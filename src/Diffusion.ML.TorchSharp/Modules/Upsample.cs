@@ -24,6 +24,6 @@ public sealed partial class Upsample : nn.Module<Tensor, Tensor>
     {
         using var scope = torch.NewDisposeScope();
         var up = nn.functional.interpolate(x, scale_factor: [2.0, 2.0], mode: InterpolationMode.Nearest);
-        return conv.call(up).MoveToOuterDisposeScope();
+        return Layers.Convolve(conv, up).MoveToOuterDisposeScope();
     }
 }
