@@ -42,7 +42,9 @@ public sealed partial class AttentionBlock : nn.Module<Tensor, Tensor>
         var headDim = c / heads;
         // [B, 3C, H, W] -> [3, B, heads, HW, d]
         var qkvHeads = Layers.Convolve(qkv, norm.call(x)).reshape(b, 3, heads, headDim, h * w).permute(1, 0, 2, 4, 3);
-        var attended = nn.functional.scaled_dot_product_attention(qkvHeads[0], qkvHeads[1], qkvHeads[2]);
+        // Contiguous q, k, v: on the strided views libtorch 2.10's CPU attention ran the reference UNet's inference at
+        // batch 64 about half as fast (docs/benchmarks.md, "Fixes").
+        var attended = nn.functional.scaled_dot_product_attention(qkvHeads[0].contiguous(), qkvHeads[1].contiguous(), qkvHeads[2].contiguous());
         // [B, heads, HW, d] -> [B, C, H, W]
         var merged = attended.permute(0, 1, 3, 2).reshape(b, c, h, w);
         return (x + Layers.Convolve(projection, merged)).MoveToOuterDisposeScope();
