@@ -58,6 +58,14 @@ public sealed class AutoencoderCommandTests
             Assert.AreEqual($"vqvae-{part}", onnx.Metadata[Onnx.DiffusionModelMetadata.ModelKindKey]);
         }
 
+        // slim: the sampling-only float16 copy exports like the full checkpoint; --autoencoder-ema needs EMA weights.
+        string slim = Path.Combine(_dir, "vq-slim.ckpt");
+        Assert.AreEqual(0, Run("slim", "-c", vq, "-o", slim, "--dtype", "float16"));
+        Assert.IsLessThan(new FileInfo(vq).Length, new FileInfo(slim).Length);
+        Assert.AreEqual(0, Run("export-autoencoder", "-c", slim, "-o", Path.Combine(_dir, "vq-slim")));
+        Assert.IsTrue(File.Exists(Path.Combine(_dir, "vq-slim-decoder.onnx")));
+        Assert.AreEqual(CliApp.InputError, Run("slim", "-c", vq, "-o", Path.Combine(_dir, "z.ckpt"), "--autoencoder", slim), "--autoencoder is for latent denoisers");
+
         foreach (string kind in new[] { "plain", "denoising", "sparse", "k-sparse", "contractive" })
         {
             string path = Path.Combine(_dir, $"{kind}.ckpt");

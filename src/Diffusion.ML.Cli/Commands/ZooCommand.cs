@@ -52,6 +52,9 @@ internal static class ZooCommand
             AnsiConsole.MarkupLine($"training data: {Markup.Escape(model.TrainingData)}");
             string parameters = model.Architecture.Parameters is { } count ? $", {count:N0} parameters" : "";
             AnsiConsole.MarkupLine($"network: {Markup.Escape(model.Architecture.Kind)}{parameters}, config {Markup.Escape(System.Text.Json.JsonSerializer.Serialize(model.Architecture.Config))}");
+            if (model.Architecture.LatentShape is { } latentShape)
+                AnsiConsole.MarkupLine(Markup.Escape(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"latents: {string.Join('x', latentShape)}, latent scale {model.Architecture.LatentScale?.ToString("0.0000####") ?? "not recorded"}")));
 
             var cached = zoo.FindCachedFiles(model);
             var files = new Table().AddColumns("file", "size", "sha256", "cached");

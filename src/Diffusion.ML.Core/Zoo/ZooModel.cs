@@ -62,6 +62,8 @@ public static class ZooFileFormats
 /// <param name="PredictionType">What a denoiser predicts (<c>epsilon</c>, <c>v-prediction</c>, <c>sample</c>); null for other networks.</param>
 /// <param name="Schedule">The noise schedule a denoiser was trained with; null for other networks.</param>
 /// <param name="ClassNames">Names of the classes, index = label, if any.</param>
+/// <param name="LatentShape">An autoencoder's latent shape (channels, height, width): the input shape of a denoiser trained on its latents; null for other networks.</param>
+/// <param name="LatentScale">An autoencoder's latent scale factor (1 / std of its latents, Rombach et al. 2022, sec. 4.3.2), by which latent denoisers see the latents; null for other networks.</param>
 public sealed record ZooArchitecture(
     string Kind,
     JsonElement Config,
@@ -69,7 +71,9 @@ public sealed record ZooArchitecture(
     IReadOnlyList<int>? InputShape = null,
     string? PredictionType = null,
     JsonElement? Schedule = null,
-    IReadOnlyList<string>? ClassNames = null);
+    IReadOnlyList<string>? ClassNames = null,
+    IReadOnlyList<int>? LatentShape = null,
+    double? LatentScale = null);
 
 /// <summary>One file of a zoo model folder.</summary>
 /// <param name="Path">Path inside the model folder, '/'-separated, no '..'.</param>

@@ -57,8 +57,36 @@ public sealed class AutoencoderCheckpoint
             [OptimizerEntry] = HashedZip.Serialize(optimizer.save_state_dict),
         };
         if (ema is not null) entries[EmaEntry] = HashedZip.Serialize(w => ema.save(w));
-        HashedZip.Write(path, hashes => JsonSerializer.SerializeToUtf8Bytes(manifest with { EntryHashes = hashes, EmaLatentScale = ema?.LatentScale }, Checkpoint.JsonOptions), entries);
+        Write(path, manifest with { EmaLatentScale = ema?.LatentScale, WeightPrecision = WeightPrecision.Float32 }, entries);
     }
+
+    /// <summary>
+    /// Writes a sampling-only copy: the manifest and one set of weights (the trained ones, which <see cref="LoadModel"/>
+    /// loads by default, or the EMA's) as its trained weights, with their own latent scale; the optimizer state and the
+    /// other weights are dropped. It encodes and decodes like the weights it was made from and cannot resume training:
+    /// what a model zoo ships.
+    /// </summary>
+    /// <param name="path">The file to write (atomically).</param>
+    /// <param name="precision">Precision of the stored weights: float16 or bfloat16 halve the file. Each weight is rounded to
+    /// the nearest value of that type; <see cref="LoadModel"/> widens them back to float32.</param>
+    /// <param name="useEma">Keep the EMA weights (the file must have them) instead of the trained ones.</param>
+    /// <exception cref="InvalidOperationException"><paramref name="useEma"/> is true and the file has no EMA weights.</exception>
+    public void SaveForInference(string path, WeightPrecision precision = WeightPrecision.Float32, bool useEma = false)
+    {
+        bool ema = useEma;
+        if (ema && !HasEma) throw new InvalidOperationException($"Checkpoint '{Path}' has no EMA weights (training kept no EMA); keep the trained weights.");
+        byte[] weights = _entries[ema ? EmaEntry : ModelEntry];
+        if (precision != Manifest.WeightPrecision) weights = StateDictPrecision.Convert(weights, precision);
+        double scale = ema ? Manifest.EmaLatentScale ?? Manifest.LatentScale : Manifest.LatentScale;
+        Write(path, Manifest with { LatentScale = scale, EmaLatentScale = null, WeightPrecision = precision },
+            new Dictionary<string, byte[]> { [ModelEntry] = weights });
+    }
+
+    private static void Write(string path, AutoencoderCheckpointManifest manifest, Dictionary<string, byte[]> entries)
+        => HashedZip.Write(path, hashes => JsonSerializer.SerializeToUtf8Bytes(manifest with
+        {
+            FormatVersion = AutoencoderCheckpointManifest.FormatVersionFor(manifest.WeightPrecision), EntryHashes = hashes,
+        }, Checkpoint.JsonOptions), entries);
 
     /// <summary>Reads and verifies an autoencoder checkpoint.</summary>
     /// <param name="path">The file.</param>
@@ -75,14 +103,10 @@ public sealed class AutoencoderCheckpoint
         AutoencoderCheckpointManifest? manifest;
         try
         {
-            using (var document = JsonDocument.Parse(entries[HashedZip.ManifestEntry]))
-            {
-                var root = document.RootElement;
-                string? kind = root.ValueKind == JsonValueKind.Object && root.TryGetProperty(nameof(AutoencoderCheckpointManifest.FileKind), out var k) ? k.GetString() : null;
-                if (kind != AutoencoderCheckpointManifest.AutoencoderFileKind)
-                    throw new InvalidDataException(
-                        $"'{path}' is not an autoencoder checkpoint (its manifest says kind '{kind ?? "none"}'); pass a file written by AutoencoderTrainer or 'diffusion-ml train-vae/train-vqvae/train-autoencoder'.");
-            }
+            string? kind = FileKindOf(entries);
+            if (kind != AutoencoderCheckpointManifest.AutoencoderFileKind)
+                throw new InvalidDataException(
+                    $"'{path}' is not an autoencoder checkpoint (its manifest says kind '{kind ?? "none"}'); pass a file written by AutoencoderTrainer or 'diffusion-ml train-vae/train-vqvae/train-autoencoder'.");
             manifest = JsonSerializer.Deserialize<AutoencoderCheckpointManifest>(entries[HashedZip.ManifestEntry], Checkpoint.JsonOptions);
         }
         catch (JsonException e)
@@ -95,6 +119,26 @@ public sealed class AutoencoderCheckpoint
         if (!manifest.EntryHashes.ContainsKey(ModelEntry)) throw Corrupt($"its manifest lists no {ModelEntry}", null);
         HashedZip.VerifyHashes(entries, manifest.EntryHashes, Corrupt);
         return new AutoencoderCheckpoint(path, manifest, entries);
+    }
+
+    /// <summary>Whether <paramref name="path"/> is a readable checkpoint whose manifest says it is an autoencoder's (not a diffusion model's); not verified further.</summary>
+    public static bool IsAutoencoderFile(string path)
+    {
+        try
+        {
+            return File.Exists(path) && FileKindOf(HashedZip.ReadEntries(path, (why, inner) => new InvalidDataException(why, inner))) == AutoencoderCheckpointManifest.AutoencoderFileKind;
+        }
+        catch (Exception e) when (e is InvalidDataException or JsonException or KeyNotFoundException)
+        {
+            return false;
+        }
+    }
+
+    private static string? FileKindOf(IReadOnlyDictionary<string, byte[]> entries)
+    {
+        using var document = JsonDocument.Parse(entries[HashedZip.ManifestEntry]);
+        var root = document.RootElement;
+        return root.ValueKind == JsonValueKind.Object && root.TryGetProperty(nameof(AutoencoderCheckpointManifest.FileKind), out var k) ? k.GetString() : null;
     }
 
     /// <summary>Builds the stored autoencoder with its weights and their latent scale (the EMA's own for <paramref name="useEma"/>), in eval mode.</summary>
@@ -131,7 +175,8 @@ public sealed class AutoencoderCheckpoint
         ArgumentNullException.ThrowIfNull(model);
         try
         {
-            using var reader = new BinaryReader(new MemoryStream(_entries[entry]));
+            byte[] state = Manifest.WeightPrecision == WeightPrecision.Float32 ? _entries[entry] : StateDictPrecision.Convert(_entries[entry], WeightPrecision.Float32);
+            using var reader = new BinaryReader(new MemoryStream(state));
             model.load(reader);
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or EndOfStreamException or IOException)
@@ -146,7 +191,7 @@ public sealed class AutoencoderCheckpoint
     {
         ArgumentNullException.ThrowIfNull(optimizer);
         if (!_entries.TryGetValue(OptimizerEntry, out var bytes))
-            throw new InvalidDataException($"Autoencoder checkpoint '{Path}' has no optimizer state and cannot resume training.");
+            throw new InvalidDataException($"Autoencoder checkpoint '{Path}' has no optimizer state (a sampling-only copy) and cannot resume training; resume from the full checkpoint.");
         using var reader = new BinaryReader(new MemoryStream(bytes));
         optimizer.load_state_dict(reader);
     }

@@ -12,14 +12,26 @@ public sealed record AutoencoderCheckpointManifest
     /// <summary>The value of <see cref="FileKind"/> in every autoencoder checkpoint.</summary>
     public const string AutoencoderFileKind = "diffusion-ml-autoencoder";
 
-    /// <summary>The format version this library writes.</summary>
-    public const int CurrentFormatVersion = 1;
+    /// <summary>
+    /// The newest format version this library reads and writes: 2 adds half-precision weights (<see cref="WeightPrecision"/>).
+    /// Checkpoints with float32 weights are still written as version 1, which earlier versions of the library read.
+    /// </summary>
+    public const int CurrentFormatVersion = 2;
+
+    /// <summary>The format version of a checkpoint whose weights have <paramref name="precision"/>.</summary>
+    public static int FormatVersionFor(WeightPrecision precision) => precision == WeightPrecision.Float32 ? 1 : CurrentFormatVersion;
 
     /// <summary>Always <see cref="AutoencoderFileKind"/>: tells autoencoder checkpoints from diffusion checkpoints.</summary>
     public string FileKind { get; init; } = AutoencoderFileKind;
 
-    /// <summary>Format version of the file.</summary>
-    public int FormatVersion { get; init; } = CurrentFormatVersion;
+    /// <summary>Format version of the file (set from <see cref="WeightPrecision"/> when the checkpoint is written).</summary>
+    public int FormatVersion { get; init; } = 1;
+
+    /// <summary>
+    /// Precision of the stored weights: float32, or float16 / bfloat16 for a compact sampling-only copy
+    /// (<see cref="AutoencoderCheckpoint.SaveForInference"/>). Models load in float32 either way.
+    /// </summary>
+    public WeightPrecision WeightPrecision { get; init; } = WeightPrecision.Float32;
 
     /// <summary>Autoencoder kind ("vae", "vqvae", "classic"), see <see cref="ImageAutoencoder.Kind"/>.</summary>
     public required string ModelKind { get; init; }

@@ -23,6 +23,34 @@ public sealed record LatentAutoencoderReference(string File, string Sha256, bool
         return new LatentAutoencoderReference(Path.GetRelativePath(folder, full), FileHash.Sha256Hex(full), useEma);
     }
 
+    /// <summary>
+    /// A reference, for a diffusion checkpoint to be written at <paramref name="targetCheckpointPath"/>, to
+    /// <paramref name="replacementPath"/>: a copy of this reference's autoencoder that decodes the same latents, such as its
+    /// sampling-only float16 copy (<see cref="AutoencoderCheckpoint.SaveForInference"/>), so that a model folder can carry
+    /// both files. The replacement must have the same architecture and the same latent scale as the weights this reference
+    /// uses, and this reference's file must still be the one the model was trained with.
+    /// </summary>
+    /// <param name="checkpointPath">The diffusion checkpoint that holds this reference.</param>
+    /// <param name="replacementPath">The autoencoder checkpoint to refer to instead.</param>
+    /// <param name="targetCheckpointPath">Where the diffusion checkpoint with the new reference will be written.</param>
+    /// <exception cref="InvalidDataException">The replacement is another autoencoder (architecture or latent scale differ).</exception>
+    public LatentAutoencoderReference Repin(string checkpointPath, string replacementPath, string targetCheckpointPath)
+    {
+        string original = Resolve(checkpointPath);
+        using (Load(checkpointPath)) { } // the original must exist and be unchanged
+        var trained = AutoencoderCheckpoint.Load(original).Manifest;
+        var replacement = AutoencoderCheckpoint.Load(replacementPath);
+        bool useEma = UseEma && replacement.HasEma;
+        double trainedScale = UseEma ? trained.EmaLatentScale ?? trained.LatentScale : trained.LatentScale;
+        double replacementScale = useEma ? replacement.Manifest.EmaLatentScale ?? replacement.Manifest.LatentScale : replacement.Manifest.LatentScale;
+        if (replacement.Manifest.ModelKind != trained.ModelKind || replacement.Manifest.ModelConfig != trained.ModelConfig || replacementScale != trainedScale)
+            throw new InvalidDataException(
+                $"'{replacementPath}' is not a copy of the autoencoder '{original}' that '{checkpointPath}' was trained on (architecture " +
+                $"{replacement.Manifest.ModelKind} vs {trained.ModelKind}, latent scale {replacementScale} vs {trainedScale}); make it with " +
+                $"'diffusion-ml slim -c {original}'.");
+        return Create(replacementPath, targetCheckpointPath, useEma);
+    }
+
     /// <summary>The referenced file's path as seen from a diffusion checkpoint at <paramref name="checkpointPath"/>.</summary>
     public string Resolve(string checkpointPath) =>
         Path.IsPathRooted(File) ? File : Path.GetFullPath(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(checkpointPath))!, File));

@@ -72,10 +72,20 @@ public sealed class Checkpoint
     /// <param name="path">The file to write (atomically).</param>
     /// <param name="precision">Precision of the stored weights: float16 or bfloat16 halve the file again. Each weight is
     /// rounded to the nearest value of that type; <see cref="LoadNetwork"/> widens them back to float32.</param>
-    public void SaveForInference(string path, WeightPrecision precision = WeightPrecision.Float32)
+    /// <param name="latentAutoencoder">For a latent-diffusion model, a copy of its autoencoder to refer to instead of the
+    /// one it was trained with (<see cref="Autoencoders.LatentAutoencoderReference.Repin"/>, which checks that it is one);
+    /// null keeps the reference.</param>
+    public void SaveForInference(string path, WeightPrecision precision = WeightPrecision.Float32, string? latentAutoencoder = null)
     {
+        var manifest = Manifest with { WeightPrecision = precision };
+        if (latentAutoencoder is not null)
+        {
+            var reference = Manifest.Trainer.LatentAutoencoder
+                ?? throw new ArgumentException($"'{Path}' is not a latent-diffusion model (it was not trained on an autoencoder's latents), so it has no autoencoder to replace.", nameof(latentAutoencoder));
+            manifest = manifest with { Trainer = Manifest.Trainer with { LatentAutoencoder = reference.Repin(Path, latentAutoencoder, path) } };
+        }
         byte[] ema = precision == Manifest.WeightPrecision ? _entries[EmaEntry] : StateDictPrecision.Convert(_entries[EmaEntry], precision);
-        Write(path, Manifest with { WeightPrecision = precision }, new Dictionary<string, byte[]> { [EmaEntry] = ema });
+        Write(path, manifest, new Dictionary<string, byte[]> { [EmaEntry] = ema });
     }
 
     private static void Write(string path, CheckpointManifest manifest, Dictionary<string, byte[]> entries)

@@ -79,8 +79,10 @@ public sealed class ZooModelTests
         using var network = checkpoint.LoadModel();
         Assert.AreEqual(network.ParameterCount, root.GetProperty("parameters").GetInt64());
         CollectionAssert.AreEqual(network.ImageShape, root.GetProperty("inputShape").EnumerateArray().Select(e => e.GetInt64()).ToArray());
-        // The manifest has no latent fields: its description names the latent shape and scale, which must be the weights'.
-        StringAssert.Contains(model.Description, $"latents {string.Join("x", network.LatentShape)} with latent scale {network.LatentScale.ToString("0.0000", System.Globalization.CultureInfo.InvariantCulture)}");
+        // The latent fields are the weights' own latent shape and scale (what a latent denoiser's input must be).
+        CollectionAssert.AreEqual(network.LatentShape, model.Architecture.LatentShape!.Select(d => (long)d).ToArray());
+        Assert.AreEqual(network.LatentScale, model.Architecture.LatentScale!.Value, 1e-12 * network.LatentScale);
+        CollectionAssert.AreEqual(network.LatentShape, root.GetProperty("latentShape").EnumerateArray().Select(e => e.GetInt64()).ToArray());
 
         using var scope = NewDisposeScope();
         var images = linspace(-1, 1, 2 * 28 * 28).reshape(2, 1, 28, 28);
