@@ -29,6 +29,7 @@ internal static class CliApp
         ZooCommand.Create(),
         LatentDiffusionCommand.Create(),
         EvalPointsCommand.Create(),
+        EvalAutoencoderCommand.Create(),
     };
 
     /// <summary>

@@ -39,6 +39,26 @@ public sealed class AutoencoderCommandTests
         var test = metrics.RootElement.GetProperty("test");
         Assert.AreEqual(40, test.GetProperty("Count").GetInt32());
         Assert.AreEqual(test.GetProperty("NatsPerDim").GetDouble() / Math.Log(2), test.GetProperty("BitsPerDim").GetDouble(), 1e-9);
+
+        // eval-autoencoder measures the same weights on the same test images as the training command did: the same numbers.
+        string report = Path.Combine(_dir, "eval.json");
+        Assert.AreEqual(0, Run("eval-autoencoder", "-c", ckpt, "--dataset", "digits", "--test-limit", "40", "--threads", "1", "--json", report));
+        using (var evaluation = JsonDocument.Parse(File.ReadAllText(report)))
+        {
+            var measured = evaluation.RootElement.GetProperty("test");
+            Assert.AreEqual(test.GetProperty("Mse").GetDouble(), measured.GetProperty("Mse").GetDouble(), 1e-6);
+            Assert.AreEqual(test.GetProperty("NegativeElbo").GetDouble(), measured.GetProperty("NegativeElbo").GetDouble(), 1e-3);
+        }
+        // ... and its float16 copy, within the rounding of the weights.
+        string slim = Path.Combine(_dir, "vae16.ckpt");
+        Assert.AreEqual(0, Run("slim", "-c", ckpt, "-o", slim, "--dtype", "float16"));
+        Assert.AreEqual(0, Run("eval-autoencoder", "-c", slim, "--dataset", "digits", "--test-limit", "40", "--threads", "1", "--json", report));
+        using (var evaluation = JsonDocument.Parse(File.ReadAllText(report)))
+        {
+            Assert.AreEqual("Float16", evaluation.RootElement.GetProperty("weightPrecision").GetString());
+            Assert.AreEqual(test.GetProperty("Mse").GetDouble(), evaluation.RootElement.GetProperty("test").GetProperty("Mse").GetDouble(), 1e-2 * test.GetProperty("Mse").GetDouble());
+        }
+        Assert.AreEqual(CliApp.InputError, Run("eval-autoencoder", "-c", Path.Combine(_dir, "missing.ckpt"), "--dataset", "digits"));
     }
 
     [TestMethod]

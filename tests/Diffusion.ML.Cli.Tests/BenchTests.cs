@@ -64,4 +64,24 @@ public sealed class BenchTests
         StringAssert.Contains(table, "sgemm peak of this run: 100.0 GFLOP/s");
         StringAssert.Contains(table, "not measured: python3 failed");
     }
+
+    [TestMethod]
+    public void OpenBlasOwnKernelRowIsThePeakAndTheTorchSharpSgemmIsComparedWithTheForcedKernel()
+    {
+        var sgemm = new BenchmarkCase { Mode = BenchmarkMode.Sgemm, Matrix = 64 };
+        BenchmarkSuite.Row Row(BenchmarkCase c, BenchmarkBackend backend, double rate) =>
+            new(c with { Backend = backend }, new BenchmarkMeasurement(rate, 0, 1_000_000, backend.ToString(), 2), null);
+        string table = BenchmarkSuite.Markdown(
+        [
+            Row(sgemm, BenchmarkBackend.TorchSharp, 120),
+            Row(sgemm, BenchmarkBackend.PyTorch, 100),
+            Row(sgemm with { OpenBlasOwnKernel = true }, BenchmarkBackend.PyTorch, 300),
+        ], threads: 2);
+        StringAssert.Contains(table, "sgemm peak of this run: 300.0 GFLOP/s");
+        string[] lines = table.Split('\n');
+        StringAssert.Contains(lines.Single(l => l.StartsWith("| sgemm 64x64 | TorchSharp", StringComparison.Ordinal)), "| 40% |");
+        StringAssert.Contains(lines.Single(l => l.StartsWith("| sgemm 64x64 | TorchSharp", StringComparison.Ordinal)), "1.20x PyTorch");
+        Assert.ContainsSingle(lines.Where(l => l.StartsWith("| sgemm 64x64, OpenBLAS's own kernel | PyTorch", StringComparison.Ordinal)));
+        CollectionAssert.Contains(BenchmarkSuite.Cases(quick: false, threads: 2).Where(c => c.Mode == BenchmarkMode.Sgemm).Select(c => c.OpenBlasOwnKernel).ToList(), true);
+    }
 }

@@ -49,6 +49,14 @@ internal sealed record BenchmarkCase
     public int Matrix { get; init; } = 2048;
     public int Threads { get; init; }
 
+    /// <summary>
+    /// PyTorch sgemm only: run with OPENBLAS_CORETYPE removed from the environment, so that OpenBLAS picks its own kernel
+    /// for this CPU (the AVX-512 one on the project's machines) instead of the Haswell kernel the environment forces for
+    /// tests. MKL's sgemm in libtorch does not reach the hardware's limit on every CPU (136.7 GFLOP/s on the AMD EPYC
+    /// machine), so this row is the fp32 peak that shares are taken of.
+    /// </summary>
+    public bool OpenBlasOwnKernel { get; init; }
+
     /// <summary>What the rate counts.</summary>
     public string Unit => Mode switch
     {
@@ -63,7 +71,7 @@ internal sealed record BenchmarkCase
 
     /// <summary>Short description, e.g. "train UNet-64 b64".</summary>
     public string Label => Mode == BenchmarkMode.Sgemm
-        ? $"sgemm {Matrix}x{Matrix}"
+        ? $"sgemm {Matrix}x{Matrix}{(OpenBlasOwnKernel ? ", OpenBLAS's own kernel" : "")}"
         : $"{Mode.ToString().ToLowerInvariant()}{(Mode == BenchmarkMode.Ddim ? $"-{SamplingSteps} cfg {Guidance.ToString(CultureInfo.InvariantCulture)}" : "")} UNet-{BaseChannels} b{Batch}";
 
     private string AttentionText => string.Join(',', Attention);

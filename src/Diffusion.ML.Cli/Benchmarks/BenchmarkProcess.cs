@@ -15,7 +15,7 @@ internal static class BenchmarkProcess
 
     /// <summary>Measures <paramref name="benchmark"/>; on failure returns null and a one-line reason.</summary>
     public static (BenchmarkMeasurement? Measurement, string? Problem) Run(BenchmarkCase benchmark) =>
-        benchmark.Backend == BenchmarkBackend.PyTorch ? RunPython(benchmark.ToPythonArguments()) : RunSelf(benchmark.ToCliArguments());
+        benchmark.Backend == BenchmarkBackend.PyTorch ? RunPython(benchmark.ToPythonArguments(), benchmark.OpenBlasOwnKernel) : RunSelf(benchmark.ToCliArguments());
 
     /// <summary>The JSON line <c>bench --json</c> prints for a measurement made in this process.</summary>
     public static string ToJson(BenchmarkMeasurement measurement) => JsonSerializer.Serialize(new Dictionary<string, object>
@@ -39,7 +39,7 @@ internal static class BenchmarkProcess
             json.GetProperty("peak_working_set_bytes").GetInt64(), json.GetProperty("runtime").GetString()!, json.GetProperty("threads").GetInt32()), null);
     }
 
-    private static (BenchmarkMeasurement?, string?) RunPython(IReadOnlyList<string> arguments)
+    private static (BenchmarkMeasurement?, string?) RunPython(IReadOnlyList<string> arguments, bool openBlasOwnKernel)
     {
         if (!File.Exists(Python)) return (null, $"{Python} not found; install the baseline with: apt-get install -y python3-torch python3-numpy libopenblas0-pthread");
         string script = Path.Combine(Path.GetTempPath(), $"diffusion-ml-baseline-{Environment.ProcessId}.py");
@@ -47,7 +47,7 @@ internal static class BenchmarkProcess
         using (var file = File.Create(script)) resource.CopyTo(file);
         try
         {
-            var (stdout, problem) = Execute(Python, [script, .. arguments]);
+            var (stdout, problem) = Execute(Python, [script, .. arguments], openBlasOwnKernel ? ["OPENBLAS_CORETYPE"] : []);
             if (stdout is null)
                 return (null, problem + (problem!.Contains("No module named 'torch'") ? " (install python3-torch python3-numpy libopenblas0-pthread)" : ""));
             var json = JsonDocument.Parse(stdout).RootElement;
@@ -60,10 +60,14 @@ internal static class BenchmarkProcess
         }
     }
 
-    /// <summary>Runs a program to completion; returns its last stdout line, or null and the last stderr line on failure.</summary>
-    private static (string? LastLine, string? Problem) Execute(string program, IReadOnlyList<string> arguments)
+    /// <summary>
+    /// Runs a program to completion, without the environment variables <paramref name="unset"/>; returns its last stdout
+    /// line, or null and the last stderr line on failure.
+    /// </summary>
+    private static (string? LastLine, string? Problem) Execute(string program, IReadOnlyList<string> arguments, IReadOnlyList<string>? unset = null)
     {
         var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string name in unset ?? []) start.Environment.Remove(name);
         foreach (string a in arguments) start.ArgumentList.Add(a);
         using var process = Process.Start(start) ?? throw new InvalidOperationException($"{program} could not be started.");
         var stderr = process.StandardError.ReadToEndAsync();

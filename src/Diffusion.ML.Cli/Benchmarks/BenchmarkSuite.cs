@@ -31,6 +31,7 @@ internal static class BenchmarkSuite
         }
         foreach (var backend in training)
             yield return reference with { Mode = BenchmarkMode.Sgemm, Backend = backend, Matrix = 2048, Steps = 10, Warmup = 2 };
+        yield return reference with { Mode = BenchmarkMode.Sgemm, Backend = BenchmarkBackend.PyTorch, Matrix = 2048, Steps = 10, Warmup = 2, OpenBlasOwnKernel = true };
         foreach (var network in new[] { reference, small })
             foreach (int batch in new[] { 32, 64, 128 })
                 foreach (var backend in training)
@@ -68,7 +69,7 @@ internal static class BenchmarkSuite
         var text = new StringBuilder();
         text.AppendLine(Invariant($"`diffusion-ml bench suite`, {DateTime.UtcNow:yyyy-MM-dd}, {MachineDescription()}, {threads} threads."));
         text.AppendLine(Invariant($"Runtimes: {string.Join("; ", rows.Select(r => r.Measurement?.Runtime).OfType<string>().Distinct())}."));
-        text.AppendLine(peak > 0 ? Invariant($"sgemm peak of this run: {peak:0.0} GFLOP/s (the best sgemm row).") : "No sgemm measured: no share of peak.");
+        text.AppendLine(peak > 0 ? Invariant($"sgemm peak of this run: {peak:0.0} GFLOP/s (the best sgemm row; OpenBLAS's own kernel runs without OPENBLAS_CORETYPE).") : "No sgemm measured: no share of peak.");
         text.AppendLine("bf16 autocast: not measured; TorchSharp 0.107 has no autocast (no binding of torch.autocast), so training is fp32.");
         text.AppendLine();
         text.AppendLine("| case | backend | rate | GFLOP/s | of sgemm peak | peak working set | ratio |");
