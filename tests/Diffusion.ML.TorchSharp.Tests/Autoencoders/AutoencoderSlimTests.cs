@@ -11,7 +11,6 @@ namespace Diffusion.ML.TorchSharp.Tests.Autoencoders;
 [TestClass]
 public sealed class AutoencoderSlimTests
 {
-    private static readonly AutoencoderTrainerOptions Options = new() { BatchSize = 4, LearningRate = 3e-3, WarmupSteps = 2, Seed = 9, EmaDecay = 0.9, LatentScaleSamples = 16 };
     private string _dir = "";
 
     [TestInitialize]
@@ -107,7 +106,7 @@ public sealed class AutoencoderSlimTests
     private static string Train(string kind, string path, long seed)
     {
         var data = TinyModels.Images(count: 12);
-        using var trainer = new AutoencoderTrainer(kind == "vae" ? TinyAutoencoders.Vae(seed) : TinyAutoencoders.VqVae(seed), data, Options);
+        using var trainer = new AutoencoderTrainer(kind == "vae" ? TinyAutoencoders.Vae(seed) : TinyAutoencoders.VqVae(seed), data, AutoencoderTrainerTests.Options);
         trainer.Train(3, path);
         return path;
     }

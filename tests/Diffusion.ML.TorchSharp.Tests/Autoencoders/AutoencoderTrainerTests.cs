@@ -11,7 +11,8 @@ namespace Diffusion.ML.TorchSharp.Tests.Autoencoders;
 [TestClass]
 public sealed class AutoencoderTrainerTests
 {
-    private static readonly AutoencoderTrainerOptions Options = new() { BatchSize = 4, LearningRate = 3e-3, WarmupSteps = 2, Seed = 9, EmaDecay = 0.9, LatentScaleSamples = 16 };
+    /// <summary>Tiny, fast trainer settings with an EMA, shared by the autoencoder checkpoint tests.</summary>
+    internal static readonly AutoencoderTrainerOptions Options = new() { BatchSize = 4, LearningRate = 3e-3, WarmupSteps = 2, Seed = 9, EmaDecay = 0.9, LatentScaleSamples = 16 };
     private string _dir = "";
 
     [TestInitialize]
