@@ -73,12 +73,9 @@ public sealed class AutoencoderCheckpoint
     /// <exception cref="InvalidOperationException"><paramref name="useEma"/> is true and the file has no EMA weights.</exception>
     public void SaveForInference(string path, WeightPrecision precision = WeightPrecision.Float32, bool useEma = false)
     {
-        bool ema = useEma;
-        if (ema && !HasEma) throw new InvalidOperationException($"Checkpoint '{Path}' has no EMA weights (training kept no EMA); keep the trained weights.");
-        byte[] weights = _entries[ema ? EmaEntry : ModelEntry];
-        if (precision != Manifest.WeightPrecision) weights = StateDictPrecision.Convert(weights, precision);
-        double scale = ema ? Manifest.EmaLatentScale ?? Manifest.LatentScale : Manifest.LatentScale;
-        Write(path, Manifest with { LatentScale = scale, EmaLatentScale = null, WeightPrecision = precision },
+        if (useEma && !HasEma) throw new InvalidOperationException($"Checkpoint '{Path}' has no EMA weights (training kept no EMA); keep the trained weights.");
+        byte[] weights = StateDictPrecision.Convert(_entries[useEma ? EmaEntry : ModelEntry], Manifest.WeightPrecision, precision);
+        Write(path, Manifest with { LatentScale = Manifest.LatentScaleOf(useEma), EmaLatentScale = null, WeightPrecision = precision },
             new Dictionary<string, byte[]> { [ModelEntry] = weights });
     }
 
@@ -161,7 +158,7 @@ public sealed class AutoencoderCheckpoint
         LoadInto(model, useEma ? EmaEntry : ModelEntry);
         // Checkpoints written before EmaLatentScale existed hold only the trained weights' scale; their EMA weights get
         // that one (about 1% off the EMA's own), as they always did.
-        model.LatentScale = useEma ? Manifest.EmaLatentScale ?? Manifest.LatentScale : Manifest.LatentScale;
+        model.LatentScale = Manifest.LatentScaleOf(useEma);
         if (device is not null) model.to(device);
         model.eval();
         return model;
@@ -175,7 +172,7 @@ public sealed class AutoencoderCheckpoint
         ArgumentNullException.ThrowIfNull(model);
         try
         {
-            byte[] state = Manifest.WeightPrecision == WeightPrecision.Float32 ? _entries[entry] : StateDictPrecision.Convert(_entries[entry], WeightPrecision.Float32);
+            byte[] state = StateDictPrecision.Convert(_entries[entry], Manifest.WeightPrecision, WeightPrecision.Float32);
             using var reader = new BinaryReader(new MemoryStream(state));
             model.load(reader);
         }

@@ -57,6 +57,12 @@ public sealed record AutoencoderCheckpointManifest
     /// </summary>
     public double? EmaLatentScale { get; init; }
 
+    /// <summary>
+    /// The latent scale of the trained weights, or of the EMA weights for <paramref name="useEma"/> (the trained weights'
+    /// when the file predates <see cref="EmaLatentScale"/>).
+    /// </summary>
+    public double LatentScaleOf(bool useEma) => useEma ? EmaLatentScale ?? LatentScale : LatentScale;
+
     /// <summary>SHA-256 (hex) of each binary entry, checked on load.</summary>
     public required IReadOnlyDictionary<string, string> EntryHashes { get; init; }
 

@@ -36,13 +36,11 @@ public sealed record LatentAutoencoderReference(string File, string Sha256, bool
     /// <exception cref="InvalidDataException">The replacement is another autoencoder (architecture or latent scale differ).</exception>
     public LatentAutoencoderReference Repin(string checkpointPath, string replacementPath, string targetCheckpointPath)
     {
-        string original = Resolve(checkpointPath);
-        using (Load(checkpointPath)) { } // the original must exist and be unchanged
+        string original = VerifiedPath(checkpointPath);
         var trained = AutoencoderCheckpoint.Load(original).Manifest;
         var replacement = AutoencoderCheckpoint.Load(replacementPath);
         bool useEma = UseEma && replacement.HasEma;
-        double trainedScale = UseEma ? trained.EmaLatentScale ?? trained.LatentScale : trained.LatentScale;
-        double replacementScale = useEma ? replacement.Manifest.EmaLatentScale ?? replacement.Manifest.LatentScale : replacement.Manifest.LatentScale;
+        double trainedScale = trained.LatentScaleOf(UseEma), replacementScale = replacement.Manifest.LatentScaleOf(useEma);
         if (replacement.Manifest.ModelKind != trained.ModelKind || replacement.Manifest.ModelConfig != trained.ModelConfig || replacementScale != trainedScale)
             throw new InvalidDataException(
                 $"'{replacementPath}' is not a copy of the autoencoder '{original}' that '{checkpointPath}' was trained on (architecture " +
@@ -61,6 +59,10 @@ public sealed record LatentAutoencoderReference(string File, string Sha256, bool
     /// <exception cref="FileNotFoundException">The autoencoder checkpoint is gone.</exception>
     /// <exception cref="InvalidDataException">It changed since the diffusion model was trained on its latents.</exception>
     public ImageAutoencoder Load(string checkpointPath, Device? device = null)
+        => AutoencoderCheckpoint.Load(VerifiedPath(checkpointPath)).LoadModel(UseEma, device);
+
+    /// <summary>The referenced file's path, after checking that it exists and is still the file the model was trained with.</summary>
+    private string VerifiedPath(string checkpointPath)
     {
         string path = Resolve(checkpointPath);
         if (!System.IO.File.Exists(path))
@@ -72,6 +74,6 @@ public sealed record LatentAutoencoderReference(string File, string Sha256, bool
             throw new InvalidDataException(
                 $"The autoencoder '{path}' changed since '{checkpointPath}' was trained on its latents (SHA-256 {actual[..12]}..., expected " +
                 $"{Sha256[..12]}...). Decode with the original file; a retrained autoencoder needs a retrained diffusion model.");
-        return AutoencoderCheckpoint.Load(path).LoadModel(UseEma, device);
+        return path;
     }
 }

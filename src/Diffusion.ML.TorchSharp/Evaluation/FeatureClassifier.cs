@@ -1,5 +1,5 @@
-using TorchSharp;
 using Diffusion.ML.TorchSharp.Modules;
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 

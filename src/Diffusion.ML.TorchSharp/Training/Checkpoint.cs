@@ -84,7 +84,7 @@ public sealed class Checkpoint
                 ?? throw new ArgumentException($"'{Path}' is not a latent-diffusion model (it was not trained on an autoencoder's latents), so it has no autoencoder to replace.", nameof(latentAutoencoder));
             manifest = manifest with { Trainer = Manifest.Trainer with { LatentAutoencoder = reference.Repin(Path, latentAutoencoder, path) } };
         }
-        byte[] ema = precision == Manifest.WeightPrecision ? _entries[EmaEntry] : StateDictPrecision.Convert(_entries[EmaEntry], precision);
+        byte[] ema = StateDictPrecision.Convert(_entries[EmaEntry], Manifest.WeightPrecision, precision);
         Write(path, manifest, new Dictionary<string, byte[]> { [EmaEntry] = ema });
     }
 
@@ -134,7 +134,7 @@ public sealed class Checkpoint
     /// <summary>Loads one module entry into an existing (float32) network of the stored architecture; half-precision weights are widened to float32.</summary>
     public void LoadInto(nn.Module network, string entry)
     {
-        byte[] state = Manifest.WeightPrecision == WeightPrecision.Float32 ? _entries[entry] : StateDictPrecision.Convert(_entries[entry], WeightPrecision.Float32);
+        byte[] state = StateDictPrecision.Convert(_entries[entry], Manifest.WeightPrecision, WeightPrecision.Float32);
         using var reader = new BinaryReader(new MemoryStream(state));
         network.load(reader);
     }

@@ -21,7 +21,7 @@ public sealed record CheckpointManifest
 
     /// <summary>
     /// Precision of the stored weights: float32, or float16 / bfloat16 for a compact sampling-only copy
-    /// (<see cref="Checkpoint.SaveForInference(string, WeightPrecision)"/>). Networks load in float32 either way.
+    /// (<see cref="Checkpoint.SaveForInference"/>). Networks load in float32 either way.
     /// </summary>
     public WeightPrecision WeightPrecision { get; init; } = WeightPrecision.Float32;
 

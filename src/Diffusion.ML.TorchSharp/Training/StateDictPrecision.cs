@@ -19,6 +19,13 @@ internal static class StateDictPrecision
     };
 
     /// <summary>
+    /// <paramref name="state"/>, stored in <paramref name="stored"/> precision, in <paramref name="precision"/>: the same
+    /// bytes when the two agree, else <see cref="Convert(byte[], WeightPrecision)"/>.
+    /// </summary>
+    public static byte[] Convert(byte[] state, WeightPrecision stored, WeightPrecision precision)
+        => stored == precision ? state : Convert(state, precision);
+
+    /// <summary>
     /// <paramref name="state"/> with every float32, float16 and bfloat16 tensor cast to <paramref name="precision"/>
     /// (round to nearest even when narrowing, exact when widening).
     /// </summary>
