@@ -12,12 +12,14 @@ namespace Diffusion.ML.Onnx;
 /// <c>metadata_props</c> (plain strings; JSON where a value is structured), so a reader needs nothing but the file to
 /// sample from it: the sample shape, what the network predicts, its classes, the noise schedule it was trained with and
 /// the pixel range of its data. Readable from any ONNX tool (e.g. Python's <c>onnxruntime</c>:
-/// <c>session.get_modelmeta().custom_metadata_map</c>).
+/// <c>session.get_modelmeta().custom_metadata_map</c>). A latent diffusion model (Rombach et al. 2022) also names the
+/// ONNX decoder beside it that turns its samples into images, and the latent scale to divide them by first.
 /// </summary>
 public sealed record DiffusionModelMetadata
 {
-    /// <summary>The format version this library writes.</summary>
-    public const int CurrentFormatVersion = 1;
+    /// <summary>The format version this library writes: 2 (version 1 had no latent entries, so a reader of version 1 must
+    /// not take a latent model's samples for images).</summary>
+    public const int CurrentFormatVersion = 2;
 
     /// <summary>Prefix of every metadata key.</summary>
     public const string KeyPrefix = "diffusion_ml.";
@@ -54,6 +56,15 @@ public sealed record DiffusionModelMetadata
 
     /// <summary>Key of <see cref="Weights"/>.</summary>
     public const string WeightsKey = KeyPrefix + "weights";
+
+    /// <summary>Key of <see cref="LatentScale"/> (an invariant-culture number); autoencoder exports record theirs under it too.</summary>
+    public const string LatentScaleKey = KeyPrefix + "latent_scale";
+
+    /// <summary>Key of an autoencoder export's image shape <c>[C, H, W]</c> (a JSON array).</summary>
+    public const string ImageShapeKey = KeyPrefix + "image_shape";
+
+    /// <summary>Key of <see cref="LatentDecoder"/>.</summary>
+    public const string LatentDecoderKey = KeyPrefix + "latent_decoder";
 
     /// <summary>Name of the float32 input x_t, <c>[batch, ...SampleShape]</c>.</summary>
     public const string SampleInputName = "x";
@@ -114,6 +125,19 @@ public sealed record DiffusionModelMetadata
     /// <summary>Which weights were exported: "ema" or "raw" (the last trained ones), or null if not stated.</summary>
     public string? Weights { get; init; }
 
+    /// <summary>
+    /// The autoencoder's latent scale (Rombach et al. 2022, section 4.3.2): for a latent diffusion model the factor its
+    /// latents were scaled by in training (divide its samples by it before decoding), for an autoencoder export its own.
+    /// Null for a model of images.
+    /// </summary>
+    public double? LatentScale { get; init; }
+
+    /// <summary>
+    /// For a latent diffusion model: the file name of the ONNX decoder (an autoencoder export, "latents" to "images") that
+    /// lies in the same folder as this file; needs <see cref="LatentScale"/>. Null for a model of images.
+    /// </summary>
+    public string? LatentDecoder { get; init; }
+
     /// <summary>The metadata as <c>metadata_props</c> entries.</summary>
     /// <returns>Key/value pairs, keys starting with <see cref="KeyPrefix"/>.</returns>
     public IReadOnlyDictionary<string, string> ToProperties()
@@ -132,6 +156,10 @@ public sealed record DiffusionModelMetadata
         if (ClassNames is not null) map[ClassNamesKey] = JsonSerializer.Serialize(ClassNames.ToArray(), Json);
         if (NoiseSchedule is not null) map[NoiseScheduleKey] = JsonSerializer.Serialize(NoiseSchedule, Json);
         if (Weights is not null) map[WeightsKey] = Weights;
+        if (LatentDecoder is not null && LatentScale is null)
+            throw new InvalidOperationException("A latent model's LatentDecoder needs the LatentScale its samples are divided by.");
+        if (LatentScale is { } scale) map[LatentScaleKey] = scale.ToString("R", CultureInfo.InvariantCulture);
+        if (LatentDecoder is not null) map[LatentDecoderKey] = LatentDecoder;
         return map;
     }
 
@@ -175,6 +203,14 @@ public sealed record DiffusionModelMetadata
         {
             throw new InvalidDataException($"'{source}' metadata {NoiseScheduleKey} is invalid: {e.Message}", e);
         }
+        var latentScale = Optional(properties, LatentScaleKey, source, s => (double?)double.Parse(s, NumberStyles.Float, CultureInfo.InvariantCulture));
+        var latentDecoder = properties.GetValueOrDefault(LatentDecoderKey);
+        if (latentDecoder is not null && latentScale is null)
+            throw new InvalidDataException($"'{source}' names a latent decoder ({LatentDecoderKey}) without the latent scale ({LatentScaleKey}); export it again with diffusion-ml export.");
+        if (latentScale is { } ls && !(double.IsFinite(ls) && ls > 0))
+            throw new InvalidDataException($"'{source}' metadata {LatentScaleKey} must be a positive number; got {ls}.");
+        if (latentDecoder is not null && (latentDecoder.Length == 0 || Path.IsPathRooted(latentDecoder) || Path.GetFileName(latentDecoder) != latentDecoder))
+            throw new InvalidDataException($"'{source}' metadata {LatentDecoderKey} must be a file name in the model's folder; got '{latentDecoder}'.");
         return new DiffusionModelMetadata
         {
             FormatVersion = version,
@@ -189,6 +225,8 @@ public sealed record DiffusionModelMetadata
             PixelMaximum = range[1],
             Exporter = properties.GetValueOrDefault(ExporterKey) ?? "unknown",
             Weights = properties.GetValueOrDefault(WeightsKey),
+            LatentScale = latentScale,
+            LatentDecoder = latentDecoder,
         };
     }
 

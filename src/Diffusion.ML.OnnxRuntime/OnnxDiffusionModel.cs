@@ -5,14 +5,41 @@ namespace Diffusion.ML.OnnxRuntime;
 
 /// <summary>
 /// A denoiser exported by Diffusion.ML, opened with <see cref="OnnxRuntimeDenoiser.Load"/>: the ONNX Runtime denoiser and
-/// what the file says about it (noise schedule, classes, pixel range). Dispose it to release the session.
+/// what the file says about it (noise schedule, classes, pixel range), and for a latent diffusion model the decoder that
+/// turns its samples into images. Dispose it to release the sessions.
 /// </summary>
 public sealed class OnnxDiffusionModel : IDisposable
 {
-    internal OnnxDiffusionModel(OnnxRuntimeDenoiser denoiser, DiffusionModelMetadata metadata)
+    internal OnnxDiffusionModel(OnnxRuntimeDenoiser denoiser, DiffusionModelMetadata metadata, OnnxLatentDecoder? decoder)
     {
         Denoiser = denoiser;
         Metadata = metadata;
+        Decoder = decoder;
+    }
+
+    /// <summary>
+    /// For a latent diffusion model opened from a file: its decoder (<see cref="DiffusionModelMetadata.LatentDecoder"/>,
+    /// beside the file). Null for a model of images, and for a latent model opened from memory (open its decoder with
+    /// <see cref="OnnxLatentDecoder.Open"/>).
+    /// </summary>
+    public OnnxLatentDecoder? Decoder { get; }
+
+    /// <summary>Whether the samples are latents (the file names a <see cref="DiffusionModelMetadata.LatentDecoder"/>).</summary>
+    public bool IsLatent => Metadata.LatentDecoder is not null;
+
+    /// <summary>Shape of one output image: the decoder's for a latent model, else the sample shape.</summary>
+    public IReadOnlyList<int> ImageShape => Decoder?.ImageShape ?? Metadata.SampleShape;
+
+    /// <summary>The samples as images: decoded for a latent model, unchanged for a model of images.</summary>
+    /// <param name="samples">Whole samples, flattened, as a sampler returns them.</param>
+    /// <returns>The images, flattened.</returns>
+    /// <exception cref="InvalidOperationException">A latent model opened from memory, without its decoder.</exception>
+    public float[] ToImages(float[] samples)
+    {
+        ArgumentNullException.ThrowIfNull(samples);
+        if (!IsLatent) return samples;
+        return (Decoder ?? throw new InvalidOperationException(
+            $"This latent model was opened without its decoder ({Metadata.LatentDecoder}); open the model from its file, or decode with OnnxLatentDecoder.")).Decode(samples);
     }
 
     /// <summary>The denoiser; every sampler of the core runs on it.</summary>
@@ -31,5 +58,9 @@ public sealed class OnnxDiffusionModel : IDisposable
         ?? throw new InvalidOperationException("The ONNX file records no noise schedule; create a NoiseSchedule with the options it was trained with."));
 
     /// <inheritdoc />
-    public void Dispose() => Denoiser.Dispose();
+    public void Dispose()
+    {
+        Denoiser.Dispose();
+        Decoder?.Dispose();
+    }
 }

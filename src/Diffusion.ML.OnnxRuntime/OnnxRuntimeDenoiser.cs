@@ -69,7 +69,8 @@ public sealed class OnnxRuntimeDenoiser : IDenoiser, IDisposable
     /// inputs do not match the metadata.</exception>
     public static OnnxDiffusionModel Load(string modelPath, int intraOpThreads = 0, GraphOptimizationLevel? graphOptimization = null,
         OnnxExecutionProvider provider = OnnxExecutionProvider.Cpu, int deviceId = 0) =>
-        Load(OnnxSessions.Open(modelPath, intraOpThreads, graphOptimization, provider, deviceId), modelPath, intraOpThreads, provider, deviceId);
+        Load(OnnxSessions.Open(modelPath, intraOpThreads, graphOptimization, provider, deviceId), modelPath, intraOpThreads, provider, deviceId,
+            Path.GetDirectoryName(Path.GetFullPath(modelPath)));
 
     /// <summary>
     /// Opens a Diffusion.ML denoiser export held in memory (e.g. <c>OnnxModel.ToByteArray()</c> of a fresh export), as
@@ -88,11 +89,12 @@ public sealed class OnnxRuntimeDenoiser : IDenoiser, IDisposable
         OnnxExecutionProvider provider = OnnxExecutionProvider.Cpu, int deviceId = 0)
     {
         ArgumentNullException.ThrowIfNull(model);
-        return Load(OnnxSessions.Open(model, $"'{name}'", intraOpThreads, graphOptimization, provider, deviceId), name, intraOpThreads, provider, deviceId);
+        return Load(OnnxSessions.Open(model, $"'{name}'", intraOpThreads, graphOptimization, provider, deviceId), name, intraOpThreads, provider, deviceId, folder: null);
     }
 
     /// <summary>Wraps an open session of a Diffusion.ML export (disposed if its metadata or signature is wrong).</summary>
-    private static OnnxDiffusionModel Load(InferenceSession session, string modelPath, int intraOpThreads, OnnxExecutionProvider provider, int deviceId)
+    /// <remarks>A latent model's decoder is opened from <paramref name="folder"/> (null: from memory, no decoder).</remarks>
+    private static OnnxDiffusionModel Load(InferenceSession session, string modelPath, int intraOpThreads, OnnxExecutionProvider provider, int deviceId, string? folder)
     {
         DiffusionModelMetadata metadata;
         try
@@ -117,7 +119,35 @@ public sealed class OnnxRuntimeDenoiser : IDenoiser, IDisposable
             ExecutionProvider = provider,
             DeviceId = deviceId,
         };
-        return new OnnxDiffusionModel(new OnnxRuntimeDenoiser(modelPath, options, session), metadata);
+        var denoiser = new OnnxRuntimeDenoiser(modelPath, options, session);
+        try
+        {
+            return new OnnxDiffusionModel(denoiser, metadata, folder is null ? null : OpenDecoder(metadata, modelPath, folder, intraOpThreads, provider, deviceId));
+        }
+        catch
+        {
+            denoiser.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A latent model's decoder, checked to decode exactly its samples; null for a model of images.</summary>
+    private static OnnxLatentDecoder? OpenDecoder(DiffusionModelMetadata metadata, string modelPath, string folder, int intraOpThreads,
+        OnnxExecutionProvider provider, int deviceId)
+    {
+        if (metadata.LatentDecoder is not { } name) return null;
+        string path = Path.Combine(folder, name);
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"'{modelPath}' is a latent diffusion model whose samples are decoded by '{name}', which is not beside it ('{path}'). " +
+                "Keep the two files of 'diffusion-ml export' together.", path);
+        var decoder = OnnxLatentDecoder.Open(path, intraOpThreads, provider, deviceId);
+        if (!decoder.LatentShape.SequenceEqual(metadata.SampleShape) || decoder.LatentScale != metadata.LatentScale)
+        {
+            decoder.Dispose();
+            throw new InvalidDataException($"'{path}' decodes latents [{string.Join(", ", decoder.LatentShape)}] with latent scale {decoder.LatentScale}, but '{modelPath}' " +
+                $"samples [{string.Join(", ", metadata.SampleShape)}] at latent scale {metadata.LatentScale}: they are not from the same export. Export the model again.");
+        }
+        return decoder;
     }
 
     private static OnnxDenoiserOptions CheckOptions(OnnxDenoiserOptions options)

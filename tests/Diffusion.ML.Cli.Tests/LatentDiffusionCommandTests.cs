@@ -1,4 +1,5 @@
 using Diffusion.ML.Data;
+using Diffusion.ML.TorchSharp.Onnx;
 using Diffusion.ML.TorchSharp.Training;
 
 namespace Diffusion.ML.Cli.Tests;
@@ -36,6 +37,33 @@ public sealed class LatentDiffusionCommandTests
         byte[] vae = File.ReadAllBytes(Path.Combine(_dir, "vae.ckpt"));
         Assert.AreEqual(0, Run(chain), "a finished chain runs again: trained stages are skipped");
         CollectionAssert.AreEqual(vae, File.ReadAllBytes(Path.Combine(_dir, "vae.ckpt")), "the pinned VAE is not rewritten");
+
+        // ONNX: export writes the denoiser and the VAE decoder it names; generate on ONNX Runtime decodes with it and
+        // gives the images TorchSharp gives (two independent runtimes; one 8-bit level of rounding apart at most).
+        string onnx = Path.Combine(_dir, "onnx", "model.onnx");
+        Directory.CreateDirectory(Path.GetDirectoryName(onnx)!);
+        Assert.AreEqual(0, Run("export", "-c", Path.Combine(_dir, "denoiser.ckpt"), "-o", onnx));
+        Assert.IsTrue(File.Exists(Path.Combine(_dir, "onnx", "model-decoder.onnx")));
+        string[] job = ["--count", "3", "--steps", "3", "--sampler", "ddim", "--classes", "all", "--seed", "5", "--threads", "1"];
+        Assert.AreEqual(0, Run(["generate", "-m", Path.Combine(_dir, "denoiser.ckpt"), "-o", Path.Combine(_dir, "gen-torch"), .. job]));
+        Assert.AreEqual(0, Run(["generate", "-m", onnx, "-o", Path.Combine(_dir, "gen-onnx"), .. job]));
+        for (int i = 0; i < 3; i++)
+        {
+            string name = $"sample_{i:D6}.png";
+            float[] torchPixels = ImageFileDecoder.Decode(Path.Combine(_dir, "gen-torch", name), 1, out int w, out int h);
+            float[] onnxPixels = ImageFileDecoder.Decode(Path.Combine(_dir, "gen-onnx", name), 1, out int wo, out int ho);
+            Assert.AreEqual((8, 8), (w, h));
+            Assert.AreEqual((8, 8), (wo, ho), "ONNX Runtime decodes the latents too");
+            double max = torchPixels.Zip(onnxPixels, (a, b) => Math.Abs(a - b)).Max();
+            Assert.IsLessThanOrEqualTo(2.5 / 255, max, $"{name}: the backends differ by {max * 255 / 2:0.0} levels");
+        }
+        var e = Assert.ThrowsExactly<ArgumentException>(() => DenoiserOnnxExporter.Export(Checkpoint.Load(Path.Combine(_dir, "denoiser.ckpt"))));
+        StringAssert.Contains(e.Message, "ExportLatent", "the library's one-file export refuses a latent model too");
+        File.Delete(Path.Combine(_dir, "onnx", "model-decoder.onnx"));
+        Assert.AreEqual(CliApp.InputError, Run(["generate", "-m", onnx, "-o", Path.Combine(_dir, "gen-onnx2"), .. job]),
+            "a latent export without its decoder is refused, not sampled into latent PNGs");
+        Assert.AreEqual(CliApp.InputError, Run("export", "-c", Path.Combine(_dir, "denoiser.ckpt"), "-o", onnx, "--sampler", "ddim"),
+            "a one-file generator would output latents");
 
         string moved = Path.Combine(_dir, "moved");
         Directory.CreateDirectory(moved);

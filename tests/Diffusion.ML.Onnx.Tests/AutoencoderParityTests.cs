@@ -1,3 +1,4 @@
+using Diffusion.ML.OnnxRuntime;
 using Diffusion.ML.TorchSharp.Autoencoders;
 using Diffusion.ML.TorchSharp.Onnx;
 using Microsoft.ML.OnnxRuntime;
@@ -133,6 +134,32 @@ public sealed class AutoencoderParityTests
                 AssertClose(decoded, Run(decoder, level, ("latents", h.data<float>().ToArray(), [batch, 20]))["images"], $"classic decoder {what}");
             }
         }
+    }
+
+    [TestMethod]
+    public void OnnxLatentDecoderDividesByTheLatentScaleAndMatchesTorch()
+    {
+        torch.manual_seed(3);
+        using var vae = Perturb(new VariationalAutoencoder(new VaeOptions { Backbone = Backbone, LatentChannels = 3 }));
+        vae.LatentScale = 0.75;
+        string path = Save(AutoencoderOnnxExporter.ExportVaeDecoder(vae), "vae-decoder");
+        using var decoder = OnnxLatentDecoder.Open(path, intraOpThreads: 1);
+        CollectionAssert.AreEqual(new[] { 3, 4, 4 }, decoder.LatentShape.ToArray());
+        CollectionAssert.AreEqual(new[] { 2, 8, 8 }, decoder.ImageShape.ToArray());
+        Assert.AreEqual(0.75, decoder.LatentScale);
+
+        float[] scaled = Uniform(5 * 48, 17, 1.5f);
+        Tensor expected;
+        using var scope = NewDisposeScope();
+        using (no_grad())
+            expected = vae.Decode(tensor(scaled, [5, 3, 4, 4]).div(0.75)); // diffusion samples are z * scale (Rombach et al. 2022)
+        AssertClose(expected, decoder.Decode(scaled, batchSize: 2), "decoder on 5 scaled latents, batches of 2");
+
+        scaled[7] = float.NaN;
+        Assert.ThrowsExactly<ArgumentException>(() => decoder.Decode(scaled));
+        Assert.ThrowsExactly<ArgumentException>(() => decoder.Decode(scaled.AsSpan(0, 47)));
+        var e = Assert.ThrowsExactly<InvalidDataException>(() => OnnxLatentDecoder.Open(Save(AutoencoderOnnxExporter.ExportVaeEncoder(vae), "vae-encoder")));
+        StringAssert.Contains(e.Message, "not an autoencoder decoder");
     }
 
     private static readonly GraphOptimizationLevel[] Levels = [GraphOptimizationLevel.ORT_DISABLE_ALL, GraphOptimizationLevel.ORT_ENABLE_ALL];

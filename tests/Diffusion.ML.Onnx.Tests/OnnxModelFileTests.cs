@@ -131,6 +131,36 @@ public sealed class OnnxModelFileTests
     }
 
     [TestMethod]
+    public void LatentEntriesRoundTripAndAreCheckedTogether()
+    {
+        var metadata = new DiffusionModelMetadata { ModelKind = "dit", SampleShape = [4, 7, 7], LatentScale = 0.8125, LatentDecoder = "model-decoder.onnx" };
+        var properties = metadata.ToProperties();
+        Assert.AreEqual("2", properties[DiffusionModelMetadata.FormatVersionKey]);
+        Assert.AreEqual("0.8125", properties[DiffusionModelMetadata.LatentScaleKey]);
+        var read = DiffusionModelMetadata.FromProperties(properties, "latent.onnx");
+        Assert.AreEqual(0.8125, read.LatentScale);
+        Assert.AreEqual("model-decoder.onnx", read.LatentDecoder);
+        Assert.IsNull(DiffusionModelMetadata.FromProperties(new DiffusionModelMetadata { ModelKind = "unet", SampleShape = [1, 8, 8] }.ToProperties()).LatentScale);
+
+        Assert.AreEqual(0.8125, DiffusionModelMetadata.FromProperties((metadata with { LatentDecoder = null }).ToProperties()).LatentScale,
+            "an autoencoder export records its scale alone");
+        Assert.ThrowsExactly<InvalidOperationException>(() => (metadata with { LatentScale = null }).ToProperties());
+        foreach (var (key, value) in new[]
+        {
+            (DiffusionModelMetadata.LatentScaleKey, (string?)null), (DiffusionModelMetadata.LatentScaleKey, "0"),
+            (DiffusionModelMetadata.LatentScaleKey, "NaN"), (DiffusionModelMetadata.LatentDecoderKey, "../elsewhere/decoder.onnx"),
+            (DiffusionModelMetadata.LatentDecoderKey, "/abs/decoder.onnx"),
+        })
+        {
+            var bad = new Dictionary<string, string>(properties);
+            if (value is null) bad.Remove(key);
+            else bad[key] = value;
+            var e = Assert.ThrowsExactly<InvalidDataException>(() => DiffusionModelMetadata.FromProperties(bad, "bad.onnx"), $"{key} = {value}");
+            StringAssert.Contains(e.Message, "latent");
+        }
+    }
+
+    [TestMethod]
     public void CorruptTruncatedOrForeignFilesGiveClearErrors()
     {
         using var net = Randomize(new MlpDenoiser(new MlpDenoiserOptions { HiddenWidth = 16, HiddenLayers = 1 }), 8);

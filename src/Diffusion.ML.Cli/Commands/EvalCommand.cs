@@ -85,7 +85,7 @@ internal static class EvalCommand
             var modelSource = ckptPath is null ? null : ModelSource.Resolve(ckptPath, backend: null, () => zoo.CreateClient(parse), cancellationToken);
             using var model = modelSource is null ? null
                 : SampleModel.Open(modelSource.Backend, modelSource.Path, !parse.GetValue(raw), parse.GetValue(device)!, parse.GetValue(threads));
-            if (parse.GetValue(bitsPerDim) && model?.Autoencoder is not null)
+            if (parse.GetValue(bitsPerDim) && model is { IsLatent: true })
                 throw new ArgumentException($"'{ckptPath}' is a latent diffusion model: its bound is on latents, not on the reference images; drop --bits-per-dim.");
             var denoiser = model?.Denoiser;
 

@@ -23,7 +23,7 @@ internal static class ExportCommand
         var sampler = new Option<string?>("--sampler") { Description = "ddim or dpm-solver++-2m: export the whole sampler with classifier-free guidance (an ONNX Loop) as a one-file generator: noise, steps, class_labels, guidance_scale -> images" };
         sampler.AcceptOnlyFromAmong([.. Enum.GetValues<OnnxGeneratorSampler>().Select(GeneratorOnnxExporter.NameOf)]);
 
-        var command = new Command("export", "Export a checkpoint's denoiser to ONNX, with its schedule, classes and sample shape as metadata.")
+        var command = new Command("export", "Export a checkpoint's denoiser to ONNX, with its schedule, classes and sample shape as metadata (a latent model: and its autoencoder's decoder, as NAME-decoder.onnx).")
         {
             checkpoint, output, opset, raw, sampler,
         };
@@ -36,12 +36,23 @@ internal static class ExportCommand
             OnnxModel model;
             try
             {
-                if (parse.GetValue(sampler) is not null && ckpt.Manifest.Trainer.LatentAutoencoder is not null)
-                    throw new ArgumentException($"'{source}' generates latents; a one-file generator would output latents, not images. Export the denoiser and the VAE decoder instead.");
-                model = parse.GetValue(sampler) is null
-                    ? DenoiserOnnxExporter.Export(ckpt, parse.GetValue(opset), useEma: !parse.GetValue(raw))
-                    : GeneratorOnnxExporter.Export(ckpt, Enum.GetValues<OnnxGeneratorSampler>().Single(s => GeneratorOnnxExporter.NameOf(s) == parse.GetValue(sampler)),
-                        parse.GetValue(opset), useEma: !parse.GetValue(raw));
+                bool latent = ckpt.Manifest.Trainer.LatentAutoencoder is not null;
+                if (parse.GetValue(sampler) is not null && latent)
+                    throw new ArgumentException($"'{source}' generates latents; a one-file generator would output latents, not images. Export without --sampler: the denoiser and its decoder.");
+                if (latent)
+                {
+                    // Latent diffusion: the decoder goes beside the denoiser, which names it in its metadata.
+                    string decoderPath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(target))!, Path.GetFileNameWithoutExtension(target) + "-decoder.onnx");
+                    var (denoiser, decoder) = DenoiserOnnxExporter.ExportLatent(ckpt, source, Path.GetFileName(decoderPath), parse.GetValue(opset), useEma: !parse.GetValue(raw));
+                    decoder.Save(decoderPath);
+                    AnsiConsole.MarkupLine($"[green]wrote[/] {Markup.Escape(decoderPath)} ({new FileInfo(decoderPath).Length / 1024.0 / 1024.0:0.00} MiB): the autoencoder's decoder, latents -> images");
+                    model = denoiser;
+                }
+                else
+                    model = parse.GetValue(sampler) is null
+                        ? DenoiserOnnxExporter.Export(ckpt, parse.GetValue(opset), useEma: !parse.GetValue(raw))
+                        : GeneratorOnnxExporter.Export(ckpt, Enum.GetValues<OnnxGeneratorSampler>().Single(s => GeneratorOnnxExporter.NameOf(s) == parse.GetValue(sampler)),
+                            parse.GetValue(opset), useEma: !parse.GetValue(raw));
             }
             catch (NotSupportedException e)
             {

@@ -42,7 +42,7 @@ internal static class GenerateCommand
             {
                 OutputDirectory = parse.GetValue(output)!, Spec = spec, Shard = jobShard, BatchSize = options.BatchSize,
                 ClassNames = opened.ClassNames, WriteNpy = parse.GetValue(npy),
-                Decode = opened.Autoencoder is null ? null : opened.ToImages, ImageShape = opened.Autoencoder is null ? null : opened.ImageShape,
+                Decode = opened.IsLatent ? opened.ToImages : null, ImageShape = opened.IsLatent ? opened.ImageShape : null,
             });
             var (start, end) = jobShard.Range(spec.Count);
             GenerationJobResult? result = null;

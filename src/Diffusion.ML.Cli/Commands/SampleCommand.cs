@@ -41,7 +41,7 @@ internal static class SampleCommand
             var options = sampling.CreateOptions(parse, denoiser.ClassCount);
             var schedule = model.Schedule;
             var sampler = sampling.CreateSampler(parse);
-            if (model.Autoencoder is not null && (parse.GetValue(initImages) is not null || parse.GetValue(mask) is not null))
+            if (model.IsLatent && (parse.GetValue(initImages) is not null || parse.GetValue(mask) is not null))
                 throw new ArgumentException("img2img and inpainting work on pixels; this is a latent diffusion model. Encode the images first, or use a pixel model.");
             float[]? images = parse.GetValue(initImages) is { } folder ? LoadImages(folder, denoiser.SampleShape) : null;
             string written;

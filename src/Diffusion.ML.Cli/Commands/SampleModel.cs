@@ -19,27 +19,32 @@ internal sealed class SampleModel : IDisposable
     public const string Onnx = "onnx";
 
     private readonly IDisposable _owner;
+    private readonly IDisposable? _decoder;
+    private readonly Func<float[], float[]>? _decode;
 
-    private SampleModel(IDenoiser denoiser, NoiseSchedule schedule, IReadOnlyList<string>? classNames, IDisposable owner, ImageAutoencoder? autoencoder = null, Device? device = null)
+    private SampleModel(IDenoiser denoiser, NoiseSchedule schedule, IReadOnlyList<string>? classNames, IDisposable owner,
+        IReadOnlyList<int> imageShape, Func<float[], float[]>? decode = null, IDisposable? decoder = null)
     {
         Denoiser = denoiser;
         Schedule = schedule;
         ClassNames = classNames;
         _owner = owner;
-        Autoencoder = autoencoder;
-        _device = device;
+        ImageShape = imageShape;
+        _decode = decode;
+        _decoder = decoder;
     }
 
-    /// <summary>For a latent diffusion model: the autoencoder that decodes its samples (from the checkpoint's reference), else null.</summary>
-    public ImageAutoencoder? Autoencoder { get; }
+    /// <summary>Whether the samples are latents of an autoencoder (latent diffusion) that <see cref="ToImages"/> decodes.</summary>
+    public bool IsLatent => _decode is not null;
 
     /// <summary>Shape of one output image: the autoencoder's image shape for a latent model, else the denoiser's sample shape.</summary>
-    public IReadOnlyList<int> ImageShape => Autoencoder is { } a ? a.ImageShape.Select(d => (int)d).ToArray() : Denoiser.SampleShape;
+    public IReadOnlyList<int> ImageShape { get; }
 
-    /// <summary>The samples as images: decoded by the autoencoder for a latent model (scaled latents in), unchanged otherwise.</summary>
-    public float[] ToImages(float[] samples) => Autoencoder is { } a ? LatentCodec.DecodeLatents(a, samples, device: _device) : samples;
-
-    private readonly Device? _device;
+    /// <summary>
+    /// The samples as images: for a latent model decoded by its autoencoder (TorchSharp: the checkpoint's reference; ONNX
+    /// Runtime: the decoder export beside the file), scaled latents in; unchanged otherwise.
+    /// </summary>
+    public float[] ToImages(float[] samples) => _decode is { } decode ? decode(samples) : samples;
 
     public IDenoiser Denoiser { get; }
 
@@ -71,7 +76,7 @@ internal sealed class SampleModel : IDisposable
             {
                 var schedule = model.ScheduleOptions is { } options ? new NoiseSchedule(options)
                     : throw new ArgumentException($"'{path}' records no noise schedule in its metadata; export it again with diffusion-ml export.");
-                return new SampleModel(model.Denoiser, schedule, model.Metadata.ClassNames, model);
+                return new SampleModel(model.Denoiser, schedule, model.Metadata.ClassNames, model, model.ImageShape, model.IsLatent ? model.ToImages : null);
             }
             catch
             {
@@ -84,9 +89,11 @@ internal sealed class SampleModel : IDisposable
         var torchDevice = CommonOptions.PrepareTorch(device, threads);
         var ckpt = Checkpoint.Load(path);
         var network = ckpt.LoadNetwork(useEma, torchDevice);
-        var autoencoder = ckpt.Manifest.Trainer.LatentAutoencoder?.Load(path, torchDevice);
-        return new SampleModel(new TorchSharpDenoiser(network, ckpt.Manifest.Trainer.PredictionType, torchDevice),
-            ckpt.CreateSchedule(), ckpt.Manifest.ClassNames, network, autoencoder, torchDevice);
+        var denoiser = new TorchSharpDenoiser(network, ckpt.Manifest.Trainer.PredictionType, torchDevice);
+        if (ckpt.Manifest.Trainer.LatentAutoencoder?.Load(path, torchDevice) is not { } autoencoder)
+            return new SampleModel(denoiser, ckpt.CreateSchedule(), ckpt.Manifest.ClassNames, network, denoiser.SampleShape);
+        return new SampleModel(denoiser, ckpt.CreateSchedule(), ckpt.Manifest.ClassNames, network, autoencoder.ImageShape.Select(d => (int)d).ToArray(),
+            samples => LatentCodec.DecodeLatents(autoencoder, samples, device: torchDevice), autoencoder);
     }
 
     /// <summary>--device for ONNX Runtime: cpu, or cuda / cuda:N for its CUDA execution provider.</summary>
@@ -102,6 +109,6 @@ internal sealed class SampleModel : IDisposable
     public void Dispose()
     {
         _owner.Dispose();
-        Autoencoder?.Dispose();
+        _decoder?.Dispose();
     }
 }

@@ -50,6 +50,12 @@ public static class ZooFileFormats
     /// <summary>An ONNX export of the network (<c>diffusion-ml export</c>), run by ONNX Runtime.</summary>
     public const string Onnx = "onnx";
 
+    /// <summary>
+    /// The ONNX decoder of a latent diffusion model's autoencoder, which the model's ONNX export names in its metadata
+    /// and ONNX Runtime runs to turn the sampled latents into images.
+    /// </summary>
+    public const string LatentDecoderOnnx = "onnx-latent-decoder";
+
     /// <summary>The folder's <c>config.json</c>: the manifest's <see cref="ZooModel.Architecture"/> as its own file.</summary>
     public const string Config = "config";
 }

@@ -16,11 +16,11 @@ namespace Diffusion.ML.TorchSharp.Onnx;
 /// </summary>
 public static class AutoencoderOnnxExporter
 {
-    /// <summary>Metadata key of the latent scale factor (invariant-culture number).</summary>
-    public const string LatentScaleKey = DiffusionModelMetadata.KeyPrefix + "latent_scale";
+    /// <summary>Metadata key of the latent scale factor (invariant-culture number), the one latent denoisers use too.</summary>
+    public const string LatentScaleKey = DiffusionModelMetadata.LatentScaleKey;
 
     /// <summary>Metadata key of the image shape <c>[C, H, W]</c> (JSON array).</summary>
-    public const string ImageShapeKey = DiffusionModelMetadata.KeyPrefix + "image_shape";
+    public const string ImageShapeKey = DiffusionModelMetadata.ImageShapeKey;
 
     /// <summary>Metadata key of the latent shape (JSON array).</summary>
     public const string LatentShapeKey = DiffusionModelMetadata.KeyPrefix + "latent_shape";

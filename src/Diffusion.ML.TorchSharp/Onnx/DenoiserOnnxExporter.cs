@@ -25,6 +25,12 @@ public sealed record DenoiserOnnxExportOptions
 
     /// <summary>Which weights are exported ("ema" or "raw"), recorded in the metadata; null leaves it out.</summary>
     public string? Weights { get; init; }
+
+    /// <summary>A latent denoiser's latent scale (<see cref="DiffusionModelMetadata.LatentScale"/>); null for a model of images.</summary>
+    public double? LatentScale { get; init; }
+
+    /// <summary>A latent denoiser's decoder file name (<see cref="DiffusionModelMetadata.LatentDecoder"/>); null for a model of images.</summary>
+    public string? LatentDecoder { get; init; }
 }
 
 /// <summary>
@@ -79,6 +85,8 @@ public static class DenoiserOnnxExporter
         ClassNames = options.ClassNames,
         NoiseSchedule = options.NoiseSchedule,
         Weights = options.Weights,
+        LatentScale = options.LatentScale,
+        LatentDecoder = options.LatentDecoder,
     };
 
     /// <summary>Exports the network of a checkpoint with its prediction type, noise schedule and class names.</summary>
@@ -87,11 +95,49 @@ public static class DenoiserOnnxExporter
     /// <param name="useEma">True (default) for the EMA weights, false for the last trained weights.</param>
     /// <returns>The ONNX model.</returns>
     /// <exception cref="NotSupportedException">The network kind has no ONNX export.</exception>
+    /// <exception cref="ArgumentException">The checkpoint is a latent model: export it with <see cref="ExportLatent"/>.</exception>
     public static OnnxModel Export(Checkpoint checkpoint, int opset = OnnxGraphBuilder.DefaultOpset, bool useEma = true)
     {
-        ArgumentNullException.ThrowIfNull(checkpoint);
+        RequireImageModel(checkpoint, "ExportLatent, which also writes the decoder that turns its samples into images");
         using var network = checkpoint.LoadNetwork(useEma);
         return Export(network, OptionsOf(checkpoint, opset, useEma));
+    }
+
+    /// <summary>
+    /// Exports a latent diffusion checkpoint (trained with an autoencoder, Rombach et al. 2022) as two files that belong
+    /// together: the denoiser over latents, whose metadata names the decoder and the latent scale, and its autoencoder's
+    /// decoder ("latents" to "images"), to be saved as <paramref name="decoderFileName"/> in the denoiser's folder.
+    /// </summary>
+    /// <param name="checkpoint">A latent diffusion checkpoint.</param>
+    /// <param name="checkpointPath">Its file, against which its autoencoder reference resolves (the autoencoder is checked
+    /// to be the one it was trained with).</param>
+    /// <param name="decoderFileName">File name the decoder will be saved under, beside the denoiser.</param>
+    /// <param name="opset">Opset, 17 (default) to 21.</param>
+    /// <param name="useEma">True (default) for the EMA weights, false for the last trained weights.</param>
+    /// <returns>The denoiser and the decoder.</returns>
+    /// <exception cref="ArgumentException">The checkpoint is not a latent model, or the file name has a folder.</exception>
+    public static (OnnxModel Denoiser, OnnxModel Decoder) ExportLatent(Checkpoint checkpoint, string checkpointPath, string decoderFileName,
+        int opset = OnnxGraphBuilder.DefaultOpset, bool useEma = true)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        ArgumentException.ThrowIfNullOrEmpty(decoderFileName);
+        var reference = checkpoint.Manifest.Trainer.LatentAutoencoder
+            ?? throw new ArgumentException($"'{checkpointPath}' was trained on images, not latents; export it with Export.", nameof(checkpoint));
+        if (Path.GetFileName(decoderFileName) != decoderFileName)
+            throw new ArgumentException($"The decoder is saved beside the denoiser; give a file name without a folder, not '{decoderFileName}'.", nameof(decoderFileName));
+        using var autoencoder = reference.Load(checkpointPath);
+        var decoder = AutoencoderOnnxExporter.ExportAll(autoencoder, opset)["decoder"];
+        using var network = checkpoint.LoadNetwork(useEma);
+        var options = OptionsOf(checkpoint, opset, useEma) with { LatentScale = autoencoder.LatentScale, LatentDecoder = decoderFileName };
+        return (Export(network, options), decoder);
+    }
+
+    /// <summary>Refuses a latent diffusion checkpoint, whose samples are latents: <paramref name="instead"/> says what to use.</summary>
+    internal static void RequireImageModel(Checkpoint checkpoint, string instead)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        if (checkpoint.Manifest.Trainer.LatentAutoencoder is not null)
+            throw new ArgumentException($"The checkpoint was trained on an autoencoder's latents, so its samples are latents, not images; use {instead}.", nameof(checkpoint));
     }
 
     /// <summary>The export options of a checkpoint: its prediction type, noise schedule and class names, and which weights.</summary>

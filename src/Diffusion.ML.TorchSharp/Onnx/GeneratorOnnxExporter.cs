@@ -58,6 +58,8 @@ public static class GeneratorOnnxExporter
         ArgumentNullException.ThrowIfNull(options);
         if (network is not IOnnxExportableDenoiser exportable)
             throw new NotSupportedException($"Networks of kind '{network.Kind}' ({network.GetType().Name}) cannot be exported to ONNX yet.");
+        if (options.LatentScale is not null)
+            throw new ArgumentException("A one-file generator outputs images; a latent denoiser's samples need its decoder. Export the denoiser and the decoder (DenoiserOnnxExporter.ExportLatent).", nameof(options));
         var scheduleOptions = options.NoiseSchedule
             ?? throw new ArgumentException("The generator needs the noise schedule the network was trained with (DenoiserOnnxExportOptions.NoiseSchedule).", nameof(options));
         var schedule = new NoiseSchedule(scheduleOptions);
@@ -136,7 +138,7 @@ public static class GeneratorOnnxExporter
     /// <param name="useEma">True (default) for the EMA weights.</param>
     public static OnnxModel Export(Training.Checkpoint checkpoint, OnnxGeneratorSampler sampler, int opset = OnnxGraphBuilder.DefaultOpset, bool useEma = true)
     {
-        ArgumentNullException.ThrowIfNull(checkpoint);
+        DenoiserOnnxExporter.RequireImageModel(checkpoint, "DenoiserOnnxExporter.ExportLatent and sample the denoiser, then decode with the decoder");
         using var network = checkpoint.LoadNetwork(useEma);
         return Export(network, DenoiserOnnxExporter.OptionsOf(checkpoint, opset, useEma), sampler);
     }
