@@ -69,7 +69,7 @@ public static class ZooFileFormats
 /// <param name="Schedule">The noise schedule a denoiser was trained with; null for other networks.</param>
 /// <param name="ClassNames">Names of the classes, index = label, if any.</param>
 /// <param name="LatentShape">An autoencoder's latent shape (channels, height, width): the input shape of a denoiser trained on its latents; null for other networks.</param>
-/// <param name="LatentScale">An autoencoder's latent scale factor (1 / std of its latents, Rombach et al. 2022, sec. 4.3.2), by which latent denoisers see the latents; null for other networks.</param>
+/// <param name="LatentScale">An autoencoder's latent scale factor (1 / std of its latents, Rombach et al. 2022, sec. 4.3.2), by which latent denoisers see the latents; for a latent denoiser (whose input shape is the latent shape), its autoencoder's; null for other networks.</param>
 public sealed record ZooArchitecture(
     string Kind,
     JsonElement Config,

@@ -54,10 +54,22 @@ public sealed class RepositoryZooManifestTests
                 $"{model.Id}/config.json differs from the manifest's architecture; write it again with: " +
                 $"jq '.models[] | select(.id==\"{model.Id}\") | .architecture' zoo/manifest.json > zoo/{model.Id}/config.json");
 
-            // A denoiser ships its ONNX export beside the weights; an autoencoder its parts as export-autoencoder names them.
-            if (model.FindFile(ZooFileFormats.Checkpoint) is not null)
+            // A denoiser ships its ONNX export beside the weights; a latent denoiser also its autoencoder (vae.ckpt, the
+            // checkpoint's reference) and the decoder its export names; an autoencoder its parts as export-autoencoder names them.
+            var autoencoder = model.FindFile(AutoencoderCheckpointFormat);
+            if (model.FindFile(ZooFileFormats.Checkpoint) is { } checkpoint)
+            {
+                Assert.AreEqual("model.ckpt", checkpoint.Path);
                 Assert.AreEqual("model.onnx", model.FindFile(ZooFileFormats.Onnx)?.Path, $"{model.Id}: the checkpoint has no ONNX export beside it");
-            if (model.FindFile(AutoencoderCheckpointFormat) is { } autoencoder)
+                Assert.AreEqual(autoencoder is null ? null : "model-decoder.onnx", model.FindFile(ZooFileFormats.LatentDecoderOnnx)?.Path,
+                    $"{model.Id}: a latent model's export (diffusion-ml export -c zoo/{model.Id}/model.ckpt -o zoo/{model.Id}/model.onnx) writes its decoder beside it");
+                if (autoencoder is not null)
+                {
+                    Assert.AreEqual("vae.ckpt", autoencoder.Path, $"{model.Id}: the autoencoder copy 'slim --autoencoder' pins");
+                    Assert.IsNotNull(model.Architecture.LatentScale, $"{model.Id}: a latent model records the latent scale of its autoencoder");
+                }
+            }
+            else if (autoencoder is not null)
             {
                 Assert.AreEqual("model.ckpt", autoencoder.Path);
                 string[] parts = model.Architecture.Kind == "vqvae" ? ["model-encoder.onnx", "model-quantizer.onnx", "model-decoder.onnx"] : ["model-encoder.onnx", "model-decoder.onnx"];
