@@ -37,7 +37,7 @@ public sealed class ZooModelReferenceTests
     {
         string checkpoint = Path.Combine(RepositoryZoo(), Id, "model.ckpt");
         string version = ZooManifest.Load(Path.Combine(RepositoryZoo(), ZooManifest.FileName)).Find(Id).Version;
-        string[] job = ["--count", "3", "--batch-size", "3", "--steps", "2", "--classes", "0,7", "--guidance", "2", "--seed", "5", "--threads", "1"];
+        string[] job = ["--count", "3", "--batch-size", "3", "--steps", "2", "--classes", "0,7", "--guidance", "2", "--seed", "5", "--threads", "1", "--backend", "torch"];
 
         Assert.AreEqual(0, Run(["generate", "--model", Id, "-o", Path.Combine(_dir, "by-id"), .. Offline, .. job]));
         Assert.IsFalse(Directory.Exists(Path.Combine(Cache, "models")), "offline, the in-repository copy is used in place");
@@ -68,13 +68,17 @@ public sealed class ZooModelReferenceTests
     }
 
     [TestMethod]
-    public void BackendOnnxRunsTheExportBesideTheWeights()
+    public void OnCpuAZooIdRunsTheExportBesideTheWeights()
     {
         string[] job = ["--count", "4", "--batch-size", "4", "--steps", "3", "--classes", "all", "--guidance", "2", "--seed", "3", "--threads", "1", .. Offline];
-        Assert.AreEqual(0, Run(["generate", "--model", Id, "--backend", "onnx", "-o", Path.Combine(_dir, "onnx"), .. job]));
-        Assert.AreEqual(0, Run(["generate", "--model", Id, "-o", Path.Combine(_dir, "torch"), .. job]));
-        var entry = JsonDocument.Parse(File.ReadLines(Path.Combine(_dir, "onnx", "manifest-00000-of-00001.jsonl")).First()).RootElement;
-        Assert.AreEqual(FileHash.Sha256Hex(Path.Combine(RepositoryZoo(), Id, "model.onnx")), entry.GetProperty("model_sha256").GetString());
+        Assert.AreEqual(0, Run(["generate", "--model", Id, "-o", Path.Combine(_dir, "onnx"), .. job]), "no --backend: ONNX Runtime on CPU");
+        Assert.AreEqual(0, Run(["generate", "--model", Id, "--backend", "torch", "-o", Path.Combine(_dir, "torch"), .. job]));
+        string Sha256Of(string folder) =>
+            JsonDocument.Parse(File.ReadLines(Path.Combine(_dir, folder, "manifest-00000-of-00001.jsonl")).First()).RootElement.GetProperty("model_sha256").GetString()!;
+        Assert.AreEqual(FileHash.Sha256Hex(Path.Combine(RepositoryZoo(), Id, "model.onnx")), Sha256Of("onnx"));
+        Assert.AreEqual(FileHash.Sha256Hex(Path.Combine(RepositoryZoo(), Id, "model.ckpt")), Sha256Of("torch"));
+        Assert.AreEqual(CliApp.InputError, Run(["generate", "--model", Id, "--raw-weights", "-o", Path.Combine(_dir, "raw"), .. job]),
+            "--raw-weights picks the checkpoint, whose sampling-only copy has no trained weights: a clear error, not a stack trace");
 
         // The same weights on two runtimes: equal up to float noise, so PNG values differ by at most one level.
         var onnx = Images("onnx");

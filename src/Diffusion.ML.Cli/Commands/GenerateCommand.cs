@@ -15,7 +15,11 @@ internal static class GenerateCommand
     public static Command Create()
     {
         var model = new Option<string>("--model", "-m") { Description = "checkpoint written by train, .onnx file written by export, or zoo id (id or id@version)", Required = true };
-        var backend = new Option<string?>("--backend") { Description = "torch or onnx (default: onnx for .onnx files, else torch; for a zoo id, its checkpoint or its model.onnx)" };
+        var backend = new Option<string?>("--backend")
+        {
+            Description = "torch or onnx (default: onnx for .onnx files, torch for checkpoints; for a zoo id, its model.onnx on ONNX Runtime " +
+                "(the faster one on CPU), or its checkpoint on TorchSharp with --device cuda or --raw-weights)",
+        };
         backend.AcceptOnlyFromAmong(SampleModel.Torch, SampleModel.Onnx);
         var sampling = new SamplingArguments(defaultCount: 100);
         var output = new Option<string>("--out", "-o") { Description = "output folder (shared by all shards of the job)", Required = true };
@@ -33,7 +37,9 @@ internal static class GenerateCommand
         command.SetAction((parse, cancellationToken) => CliApp.Run(() =>
         {
             var jobShard = Shard.Parse(parse.GetValue(shard)!);
-            var source = ModelSource.Resolve(parse.GetValue(model)!, parse.GetValue(backend), () => zoo.CreateClient(parse), cancellationToken);
+            bool onCpu = parse.GetValue(device)!.Equals("cpu", StringComparison.OrdinalIgnoreCase);
+            var source = ModelSource.Resolve(parse.GetValue(model)!, parse.GetValue(backend), () => zoo.CreateClient(parse), cancellationToken,
+                preferOnnx: onCpu && !parse.GetValue(raw));
             using var opened = SampleModel.Open(source.Backend, source.Path, useEma: !parse.GetValue(raw), parse.GetValue(device)!, parse.GetValue(threads));
             var options = sampling.CreateOptions(parse, opened.Denoiser.ClassCount);
             var spec = GenerationJobSpec.Create(source.Name, source.Sha256(), source.Backend, sampling.SamplerName(parse), sampling.CreateSettings(parse),

@@ -23,12 +23,13 @@ internal sealed record ModelSource(string Path, string Name, string Backend, Zoo
     /// <summary>
     /// Resolves <paramref name="value"/>. A file is used as it is, on <paramref name="backend"/> or else on the backend its
     /// extension implies; a zoo id is pulled with <paramref name="zoo"/> and gives its checkpoint, or its ONNX export
-    /// when <paramref name="backend"/> is onnx.
+    /// when <paramref name="backend"/> is onnx (or, with no backend named, when <paramref name="preferOnnx"/> and the
+    /// model has one).
     /// </summary>
     /// <exception cref="FileNotFoundException">Neither a file nor a zoo model (the message says both).</exception>
     /// <exception cref="ArgumentException">The zoo model has no file for the backend.</exception>
     /// <exception cref="ZooException">The pull failed (offline without a copy, network, checksum...).</exception>
-    public static ModelSource Resolve(string value, string? backend, Func<ZooClient> zoo, CancellationToken cancellationToken)
+    public static ModelSource Resolve(string value, string? backend, Func<ZooClient> zoo, CancellationToken cancellationToken, bool preferOnnx = false)
     {
         if (File.Exists(value))
             return new ModelSource(value, System.IO.Path.GetFileName(value), backend ?? BackendOf(value), null);
@@ -37,7 +38,7 @@ internal sealed record ModelSource(string Path, string Name, string Backend, Zoo
         // Only denoisers have a denoiser checkpoint; an autoencoder's ONNX parts must not pass for a denoiser export.
         if (model.FindFile(ZooFileFormats.Checkpoint) is null)
             throw new ArgumentException($"Zoo model '{model.Reference}' is not a denoiser (task {model.Task}); name a denoiser ('diffusion-ml zoo list --offline' lists the tasks).");
-        string chosenBackend = backend ?? SampleModel.Torch;
+        string chosenBackend = backend ?? (preferOnnx && model.FindFile(ZooFileFormats.Onnx) is not null ? SampleModel.Onnx : SampleModel.Torch);
         string format = chosenBackend == SampleModel.Onnx ? ZooFileFormats.Onnx : ZooFileFormats.Checkpoint;
         var file = model.FindFile(format) ?? throw new ArgumentException(
             $"Zoo model '{model.Reference}' has no {format} file (its files: {string.Join(", ", model.Files.Select(f => $"{f.Path} ({f.Format})"))}); " +

@@ -88,6 +88,8 @@ internal sealed class SampleModel : IDisposable
             throw new ArgumentException($"'{path}' is an ONNX file; sample it with --backend onnx.");
         var torchDevice = CommonOptions.PrepareTorch(device, threads);
         var ckpt = Checkpoint.Load(path);
+        if (!useEma && !ckpt.HasTrainedWeights)
+            throw new ArgumentException($"--raw-weights: '{path}' is a sampling-only copy with the EMA weights alone; drop --raw-weights.");
         var network = ckpt.LoadNetwork(useEma, torchDevice);
         var denoiser = new TorchSharpDenoiser(network, ckpt.Manifest.Trainer.PredictionType, torchDevice);
         if (ckpt.Manifest.Trainer.LatentAutoencoder?.Load(path, torchDevice) is not { } autoencoder)

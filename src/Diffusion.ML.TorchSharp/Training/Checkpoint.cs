@@ -56,6 +56,9 @@ public sealed class Checkpoint
     /// <summary>Whether the checkpoint holds what resuming training needs (the trained weights and the optimizer state).</summary>
     public bool CanResume => _entries.ContainsKey(ModelEntry) && _entries.ContainsKey(OptimizerEntry);
 
+    /// <summary>Whether the file holds the last trained weights (<c>LoadNetwork(useEma: false)</c>); a sampling-only copy holds the EMA weights alone.</summary>
+    public bool HasTrainedWeights => _entries.ContainsKey(ModelEntry);
+
     /// <summary>Writes a checkpoint atomically (float32 weights, whatever <paramref name="manifest"/> says).</summary>
     public static void Save(string path, CheckpointManifest manifest, DenoiserNetwork model, DenoiserNetwork ema, OptimizerHelper optimizer)
         => Write(path, manifest with { WeightPrecision = WeightPrecision.Float32 }, new Dictionary<string, byte[]>
@@ -122,7 +125,7 @@ public sealed class Checkpoint
     /// <param name="device">Device to put the network on (default CPU).</param>
     public DenoiserNetwork LoadNetwork(bool useEma = true, Device? device = null)
     {
-        if (!useEma && !_entries.ContainsKey(ModelEntry))
+        if (!useEma && !HasTrainedWeights)
             throw new InvalidOperationException($"Checkpoint '{Path}' is a sampling-only copy with the EMA weights alone; load it with useEma: true.");
         var network = DenoiserNetwork.Create(Manifest.ModelKind, Manifest.ModelConfig);
         LoadInto(network, useEma ? EmaEntry : ModelEntry);
