@@ -118,6 +118,7 @@ public sealed class DenoiserTrainerEstimator : IEstimator<DenoiserTransformer>
             {
                 PredictionType = trainer.Options.PredictionType,
                 NoiseSchedule = trainer.Options.Schedule,
+                ClipSample = _options.PixelRange is not null, // pixels are bounded; latents (no PixelRange) are not
             };
             var generators = Enum.GetValues<OnnxGeneratorSampler>().ToDictionary(s => s, s => GeneratorOnnxExporter.Export(network, export, s));
             return new DenoiserTransformer(_mlContext, DenoiserOnnxExporter.Export(network, export), generators, shape, network.ClassCount,

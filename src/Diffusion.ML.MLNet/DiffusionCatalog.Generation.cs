@@ -34,7 +34,7 @@ public sealed partial class DiffusionCatalog
         options.Validate(denoiser.ClassCount, denoiser.Schedule.NumTrainTimesteps, onnxRuntime: true);
         var network = denoiser.Network;
         return new GeneratedSampleDataView(() => OpenOnnx(network, provider, deviceId), ownsDenoiser: true, denoiser.SampleShape, denoiser.ClassCount,
-            new NoiseSchedule(denoiser.Schedule), options, options.OutputRange ?? denoiser.PixelRange);
+            new NoiseSchedule(denoiser.Schedule), options, options.OutputRange ?? denoiser.PixelRange, options.ClipSample ?? denoiser.PixelRange is not null);
     }
 
     /// <summary>
@@ -45,7 +45,8 @@ public sealed partial class DiffusionCatalog
     /// </summary>
     /// <param name="onnxModelPath">The .onnx file.</param>
     /// <param name="options">Count, seed, sampler, steps, guidance, classes, batch size, columns and device.</param>
-    /// <returns>The view; the samples are the model's values (in [-1, 1] for images) unless <see cref="GenerationViewOptions.OutputRange"/> is set.</returns>
+    /// <returns>The view; the samples are the model's values (in [-1, 1] for images) unless <see cref="GenerationViewOptions.OutputRange"/> is set.
+    /// A latent model's samples are its scaled latents: decode them with <see cref="OnnxLatentDecoder"/> on the decoder its metadata names.</returns>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">The file is not a Diffusion.ML denoiser.</exception>
     /// <exception cref="ArgumentException">The file records no noise schedule, an option is out of range, or the CUDA provider is not available.</exception>
@@ -62,7 +63,7 @@ public sealed partial class DiffusionCatalog
                 "Generate(IDenoiser, NoiseSchedule, options) with the schedule it was trained with.", nameof(onnxModelPath));
         options.Validate(model.Denoiser.ClassCount, schedule.NumTrainTimesteps, onnxRuntime: true);
         return new GeneratedSampleDataView(() => OnnxRuntimeDenoiser.Load(path, provider: provider, deviceId: deviceId).Denoiser, ownsDenoiser: true,
-            model.Denoiser.SampleShape, model.Denoiser.ClassCount, new NoiseSchedule(schedule), options, options.OutputRange);
+            model.Denoiser.SampleShape, model.Denoiser.ClassCount, new NoiseSchedule(schedule), options, options.OutputRange, options.ClipSample ?? !model.IsLatent);
     }
 
     /// <summary>
@@ -89,7 +90,8 @@ public sealed partial class DiffusionCatalog
         ArgumentNullException.ThrowIfNull(schedule);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate(denoiser.ClassCount, schedule.NumTrainTimesteps, onnxRuntime: false);
-        return new GeneratedSampleDataView(() => denoiser, ownsDenoiser: false, denoiser.SampleShape, denoiser.ClassCount, schedule, options, options.OutputRange);
+        return new GeneratedSampleDataView(() => denoiser, ownsDenoiser: false, denoiser.SampleShape, denoiser.ClassCount, schedule, options, options.OutputRange,
+            options.ClipSample ?? true);
     }
 
     private static (OnnxExecutionProvider Provider, int DeviceId) ExecutionProvider(GenerationViewOptions options) => options.GpuDeviceId switch

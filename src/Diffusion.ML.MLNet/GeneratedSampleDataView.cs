@@ -36,7 +36,7 @@ internal sealed class GeneratedSampleDataView : IDataView
     /// <param name="options">The validated options (copied).</param>
     /// <param name="outputRange">Range the model's [-1, 1] is mapped onto; null writes the model's values.</param>
     public GeneratedSampleDataView(Func<IDenoiser> open, bool ownsDenoiser, IReadOnlyList<int> sampleShape, int classCount, NoiseSchedule schedule,
-        GenerationViewOptions options, PixelRange? outputRange)
+        GenerationViewOptions options, PixelRange? outputRange, bool clipSample)
     {
         _open = open;
         _ownsDenoiser = ownsDenoiser;
@@ -52,6 +52,7 @@ internal sealed class GeneratedSampleDataView : IDataView
         _template = new GenerationOptions
         {
             Seed = options.Seed, NumInferenceSteps = options.Steps, ClassLabels = _classes, GuidanceScale = options.GuidanceScale,
+            ClipSample = clipSample,
         };
 
         var builder = new DataViewSchema.Builder();

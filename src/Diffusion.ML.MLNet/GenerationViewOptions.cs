@@ -67,6 +67,14 @@ public sealed class GenerationViewOptions
     public PixelRange? OutputRange { get; set; }
 
     /// <summary>
+    /// Whether the sampler clips its x0 estimates to [-1, 1] at every step (as diffusers' <c>clip_sample</c>). Null clips
+    /// pixels and not latents, which are not bounded: a <see cref="DenoiserTransformer"/> trained on pixels (with a
+    /// <c>PixelRange</c>) clips, one trained on latents (no <c>PixelRange</c>) does not; an ONNX export clips unless it is
+    /// a latent model; an <c>IDenoiser</c> clips. Default null.
+    /// </summary>
+    public bool? ClipSample { get; set; }
+
+    /// <summary>
     /// For the ONNX Runtime sources (a trained <see cref="DenoiserTransformer"/> or an ONNX file): the CUDA device to run
     /// on (needs the GPU build, docs/gpu.md); null runs on the CPU. An <c>IDenoiser</c> source runs where it lives. Default null.
     /// </summary>

@@ -10,25 +10,30 @@ namespace Diffusion.ML.OnnxRuntime;
 /// </summary>
 public sealed class OnnxDiffusionModel : IDisposable
 {
-    internal OnnxDiffusionModel(OnnxRuntimeDenoiser denoiser, DiffusionModelMetadata metadata, OnnxLatentDecoder? decoder)
+    private readonly Lazy<OnnxLatentDecoder?> _decoder;
+
+    internal OnnxDiffusionModel(OnnxRuntimeDenoiser denoiser, DiffusionModelMetadata metadata, Func<OnnxLatentDecoder?> openDecoder)
     {
         Denoiser = denoiser;
         Metadata = metadata;
-        Decoder = decoder;
+        _decoder = new Lazy<OnnxLatentDecoder?>(openDecoder);
     }
 
     /// <summary>
     /// For a latent diffusion model opened from a file: its decoder (<see cref="DiffusionModelMetadata.LatentDecoder"/>,
-    /// beside the file). Null for a model of images, and for a latent model opened from memory (open its decoder with
-    /// <see cref="OnnxLatentDecoder.Open"/>).
+    /// beside the file), opened and checked on first use. Null for a model of images, and for a latent model opened from
+    /// memory (open its decoder with <see cref="OnnxLatentDecoder.Open"/>).
     /// </summary>
-    public OnnxLatentDecoder? Decoder { get; }
+    /// <exception cref="FileNotFoundException">The decoder is not beside the file.</exception>
+    /// <exception cref="InvalidDataException">The decoder does not belong to this model (latent shape or scale differ).</exception>
+    public OnnxLatentDecoder? Decoder => _decoder.Value;
 
     /// <summary>Whether the samples are latents (the file names a <see cref="DiffusionModelMetadata.LatentDecoder"/>).</summary>
     public bool IsLatent => Metadata.LatentDecoder is not null;
 
     /// <summary>Shape of one output image: the decoder's for a latent model, else the sample shape.</summary>
-    public IReadOnlyList<int> ImageShape => Decoder?.ImageShape ?? Metadata.SampleShape;
+    /// <exception cref="InvalidOperationException">A latent model opened from memory, without its decoder.</exception>
+    public IReadOnlyList<int> ImageShape => IsLatent ? RequireDecoder().ImageShape : Metadata.SampleShape;
 
     /// <summary>The samples as images: decoded for a latent model, unchanged for a model of images.</summary>
     /// <param name="samples">Whole samples, flattened, as a sampler returns them.</param>
@@ -37,10 +42,11 @@ public sealed class OnnxDiffusionModel : IDisposable
     public float[] ToImages(float[] samples)
     {
         ArgumentNullException.ThrowIfNull(samples);
-        if (!IsLatent) return samples;
-        return (Decoder ?? throw new InvalidOperationException(
-            $"This latent model was opened without its decoder ({Metadata.LatentDecoder}); open the model from its file, or decode with OnnxLatentDecoder.")).Decode(samples);
+        return IsLatent ? RequireDecoder().Decode(samples) : samples;
     }
+
+    private OnnxLatentDecoder RequireDecoder() => Decoder ?? throw new InvalidOperationException(
+        $"This latent model was opened without its decoder ({Metadata.LatentDecoder}); open the model from its file, or decode with OnnxLatentDecoder.");
 
     /// <summary>The denoiser; every sampler of the core runs on it.</summary>
     public OnnxRuntimeDenoiser Denoiser { get; }
@@ -61,6 +67,6 @@ public sealed class OnnxDiffusionModel : IDisposable
     public void Dispose()
     {
         Denoiser.Dispose();
-        Decoder?.Dispose();
+        if (_decoder.IsValueCreated) _decoder.Value?.Dispose();
     }
 }

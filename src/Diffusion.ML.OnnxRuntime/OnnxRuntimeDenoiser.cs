@@ -93,7 +93,7 @@ public sealed class OnnxRuntimeDenoiser : IDenoiser, IDisposable
     }
 
     /// <summary>Wraps an open session of a Diffusion.ML export (disposed if its metadata or signature is wrong).</summary>
-    /// <remarks>A latent model's decoder is opened from <paramref name="folder"/> (null: from memory, no decoder).</remarks>
+    /// <remarks>A latent model's decoder is opened from <paramref name="folder"/> when first used (null: from memory, no decoder).</remarks>
     private static OnnxDiffusionModel Load(InferenceSession session, string modelPath, int intraOpThreads, OnnxExecutionProvider provider, int deviceId, string? folder)
     {
         DiffusionModelMetadata metadata;
@@ -119,16 +119,8 @@ public sealed class OnnxRuntimeDenoiser : IDenoiser, IDisposable
             ExecutionProvider = provider,
             DeviceId = deviceId,
         };
-        var denoiser = new OnnxRuntimeDenoiser(modelPath, options, session);
-        try
-        {
-            return new OnnxDiffusionModel(denoiser, metadata, folder is null ? null : OpenDecoder(metadata, modelPath, folder, intraOpThreads, provider, deviceId));
-        }
-        catch
-        {
-            denoiser.Dispose();
-            throw;
-        }
+        return new OnnxDiffusionModel(new OnnxRuntimeDenoiser(modelPath, options, session), metadata,
+            () => folder is null ? null : OpenDecoder(metadata, modelPath, folder, intraOpThreads, provider, deviceId));
     }
 
     /// <summary>A latent model's decoder, checked to decode exactly its samples; null for a model of images.</summary>

@@ -200,7 +200,9 @@ public sealed class GenerationViewTests
         }
         long small = PeakWhileReading(1_000);
         long large = PeakWhileReading(10_000);
-        Assert.IsLessThanOrEqualTo(1.2 * small, large, $"1,000 rows: {small} bytes; 10,000 rows: {large} bytes");
+        // Both peaks are one batch plus process noise (lazily created runtime objects, up to a few hundred kB seen when
+        // other work shares the machine); keeping the 9,000 extra rows of 3,072 floats would add 110 MB.
+        Assert.IsLessThanOrEqualTo(1.2 * small + 512 * 1024, large, $"1,000 rows: {small} bytes; 10,000 rows: {large} bytes");
     }
 
     [TestMethod]

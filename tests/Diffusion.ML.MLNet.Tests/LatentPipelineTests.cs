@@ -75,11 +75,16 @@ public sealed class LatentPipelineTests
         var again = TestData.Column(loaded.Transform(other.Diffusion().SampleRequests(inputSchema, count: 6, seed: 42, classes: [0, 1, 2])), "Image");
         for (int i = 0; i < 6; i++) CollectionAssert.AreEqual(generated[i], again[i], $"sample {i}");
 
-        // Independent path for the latents: the C# DPM-Solver++(2M) on the TorchSharp network with the same seed.
+        // Independent path for the latents: the C# DPM-Solver++(2M) on the TorchSharp network with the same seed, x0 not
+        // clipped: latents are not bounded to [-1, 1] (the denoiser was trained without a PixelRange).
+        var reference = new GenerationOptions { Count = 6, BatchSize = 6, NumInferenceSteps = 4, Seed = 42, ClassLabels = [0, 1, 2], GuidanceScale = 2, ClipSample = false };
         float[] latents = new DiffusionPipeline(new TorchSharpDenoiser(network, PredictionType.Epsilon), checkpoint.CreateSchedule())
-            .Generate(new DpmSolverPlusPlusSampler(), new GenerationOptions { Count = 6, BatchSize = 6, NumInferenceSteps = 4, Seed = 42, ClassLabels = [0, 1, 2], GuidanceScale = 2 });
+            .Generate(new DpmSolverPlusPlusSampler(), reference);
+        Assert.IsGreaterThan(1f, latents.Max(Math.Abs), "some latents leave [-1, 1], so the comparison tells clipped from unclipped");
         var onnxLatents = TestData.Column(ml.Diffusion().Sampler(denoiser, new SamplerOptions { Steps = 4, GuidanceScale = 2f }).Fit(requests).Transform(requests), "Generated");
         VaeEstimatorTests.AssertClose(latents, onnxLatents.SelectMany(l => l).ToArray(), 1e-3, "latents: ONNX generator vs C# sampler");
+        var viewLatents = TestData.Column(ml.Diffusion().Generate(denoiser, new GenerationViewOptions { Count = 6, Seed = 42, Steps = 4, GuidanceScale = 2f }), "Generated");
+        VaeEstimatorTests.AssertClose(latents, viewLatents.SelectMany(l => l).ToArray(), 1e-3, "latents: generation view vs C# sampler");
     }
 
     [TestMethod]

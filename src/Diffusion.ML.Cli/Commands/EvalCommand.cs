@@ -136,7 +136,7 @@ internal static class EvalCommand
     private static (float[] Images, int[]? Intended, string Source) Generate(SampleModel model, ModelSource source, SamplingArguments sampling,
         ParseResult parse, EvalReport report, CancellationToken cancellationToken)
     {
-        var options = sampling.CreateOptions(parse, model.Denoiser.ClassCount);
+        var options = sampling.CreateOptions(parse, model.Denoiser.ClassCount, model.IsLatent);
         var sampler = sampling.CreateSampler(parse);
         float[] samples = model.ToImages(SampleCommand.GenerateWithProgress(model.Denoiser, model.Schedule, sampler, options, cancellationToken));
         int[]? intended = options.ClassLabels is { } labels

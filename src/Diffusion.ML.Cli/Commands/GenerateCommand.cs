@@ -41,7 +41,7 @@ internal static class GenerateCommand
             var source = ModelSource.Resolve(parse.GetValue(model)!, parse.GetValue(backend), () => zoo.CreateClient(parse), cancellationToken,
                 preferOnnx: onCpu && !parse.GetValue(raw));
             using var opened = SampleModel.Open(source.Backend, source.Path, useEma: !parse.GetValue(raw), parse.GetValue(device)!, parse.GetValue(threads));
-            var options = sampling.CreateOptions(parse, opened.Denoiser.ClassCount);
+            var options = sampling.CreateOptions(parse, opened.Denoiser.ClassCount, opened.IsLatent);
             var spec = GenerationJobSpec.Create(source.Name, source.Sha256(), source.Backend, sampling.SamplerName(parse), sampling.CreateSettings(parse),
                 opened.Denoiser.SampleShape, options);
             var job = new GenerationJob(opened.Denoiser, opened.Schedule, new GenerationJobOptions

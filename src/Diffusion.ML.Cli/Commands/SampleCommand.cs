@@ -38,7 +38,7 @@ internal static class SampleCommand
             var source = ModelSource.Resolve(parse.GetValue(checkpoint)!, parse.GetValue(backend), () => zoo.CreateClient(parse), cancellationToken);
             using var model = SampleModel.Open(source.Backend, source.Path, useEma: !parse.GetValue(raw), parse.GetValue(device)!, parse.GetValue(threads));
             var denoiser = model.Denoiser;
-            var options = sampling.CreateOptions(parse, denoiser.ClassCount);
+            var options = sampling.CreateOptions(parse, denoiser.ClassCount, model.IsLatent);
             var schedule = model.Schedule;
             var sampler = sampling.CreateSampler(parse);
             if (model.IsLatent && (parse.GetValue(initImages) is not null || parse.GetValue(mask) is not null))

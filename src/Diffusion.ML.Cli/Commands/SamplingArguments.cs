@@ -26,7 +26,7 @@ internal sealed class SamplingArguments
     private readonly Option<double> _guidance = new("--guidance") { Description = "classifier-free guidance scale (1 = off)", DefaultValueFactory = _ => 1 };
     private readonly Option<string?> _classes = new("--classes") { Description = "class labels cycled over the samples, e.g. 0,1,2 or 'all'" };
     private readonly Option<long> _firstIndex = new("--first-index") { Description = "index of the first sample (to split a job into shards)", DefaultValueFactory = _ => 0 };
-    private readonly Option<bool> _noClip = new("--no-clip") { Description = "do not clip x0 estimates to [-1, 1]" };
+    private readonly Option<bool> _noClip = new("--no-clip") { Description = "do not clip x0 estimates to [-1, 1] (latent models never clip: their latents are not bounded)" };
     private readonly Option<double> _guidanceRescale = new("--guidance-rescale") { Description = "rescale the guided prediction's std towards the conditional one (0 = off, Lin et al. 2024 use 0.7)", DefaultValueFactory = _ => 0 };
     private readonly Option<double?> _thresholding = new("--dynamic-thresholding") { Description = "dynamic thresholding of x0 at this quantile of |x0| per sample, e.g. 0.995 (replaces clipping)" };
     private readonly Option<double> _thresholdMax = new("--threshold-max") { Description = "largest threshold of --dynamic-thresholding", DefaultValueFactory = _ => double.PositiveInfinity };
@@ -75,8 +75,11 @@ internal sealed class SamplingArguments
         AbsoluteTolerance = parse.GetValue(_atol),
     };
 
-    /// <summary>The generation settings for <paramref name="classCount"/> classes.</summary>
-    public GenerationOptions CreateOptions(ParseResult parse, int classCount) => new()
+    /// <summary>
+    /// The generation settings for <paramref name="classCount"/> classes. A latent model's x0 estimates are never clipped
+    /// to [-1, 1]: scaled latents have unit variance, not a pixel range (latent diffusion pipelines sample unclipped).
+    /// </summary>
+    public GenerationOptions CreateOptions(ParseResult parse, int classCount, bool latent) => new()
     {
         Count = parse.GetValue(Count),
         Seed = parse.GetValue(Seed),
@@ -88,7 +91,7 @@ internal sealed class SamplingArguments
         ClassLabels = ParseClasses(parse.GetValue(_classes), classCount),
         GuidanceScale = parse.GetValue(_guidance),
         GuidanceRescale = parse.GetValue(_guidanceRescale),
-        ClipSample = !parse.GetValue(_noClip),
+        ClipSample = !parse.GetValue(_noClip) && !latent,
         DynamicThresholdingQuantile = parse.GetValue(_thresholding),
         DynamicThresholdingMaxValue = parse.GetValue(_thresholdMax),
     };

@@ -26,6 +26,12 @@ public sealed record DenoiserOnnxExportOptions
     /// <summary>Which weights are exported ("ema" or "raw"), recorded in the metadata; null leaves it out.</summary>
     public string? Weights { get; init; }
 
+    /// <summary>
+    /// Generator exports (<see cref="GeneratorOnnxExporter"/>): whether each step clips its x_0 estimate to [-1, 1], as the
+    /// samplers' <c>ClipSample</c>. True for pixels; false for latents, which are not bounded. Default true.
+    /// </summary>
+    public bool ClipSample { get; init; } = true;
+
     /// <summary>A latent denoiser's latent scale (<see cref="DiffusionModelMetadata.LatentScale"/>); null for a model of images.</summary>
     public double? LatentScale { get; init; }
 

@@ -24,7 +24,7 @@ public enum OnnxGeneratorSampler
 /// networks, <c>class_labels</c> (int64 <c>[batch]</c>) and <c>guidance_scale</c> (float scalar); output <c>images</c> in
 /// [-1, 1]. Any ONNX Runtime binding (Python, JavaScript, C++, C#) generates images with it and nothing else; the result
 /// equals the C# <see cref="DdimSampler"/> or <see cref="DpmSolverPlusPlusSampler"/> (order 2) with the default options
-/// (clipped x_0, no rescale or thresholding).
+/// (x_0 clipped as <see cref="DenoiserOnnxExportOptions.ClipSample"/> says, no rescale or thresholding).
 /// </summary>
 public static class GeneratorOnnxExporter
 {
@@ -104,7 +104,7 @@ public static class GeneratorOnnxExporter
                     : exportable.ExportOnnx(context, x, timesteps, null);
                 if (network.LearnsVariance) output = graph.Slice(output, [0], [channels], [1]); // the prediction, not v
                 var (x0, eps) = SampleAndNoise(graph, options.PredictionType, x, output, abar);
-                x0 = graph.Node("Clip", [x0, graph.FloatScalar(-1f), graph.FloatScalar(1f)]);
+                if (options.ClipSample) x0 = graph.Node("Clip", [x0, graph.FloatScalar(-1f), graph.FloatScalar(1f)]);
                 if (sampler == OnnxGeneratorSampler.Ddim)
                 {
                     // x_{t-1} = sqrt(abar_prev) x0 + sqrt(1 - abar_prev) eps   (Song, Meng and Ermon 2021, eq. 12, eta = 0)
