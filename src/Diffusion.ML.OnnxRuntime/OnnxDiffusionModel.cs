@@ -1,10 +1,12 @@
 using Diffusion.ML.Onnx;
 using Diffusion.ML.Schedules;
+using Microsoft.ML.OnnxRuntime;
 
 namespace Diffusion.ML.OnnxRuntime;
 
 /// <summary>
-/// A denoiser exported by Diffusion.ML, opened with <see cref="OnnxRuntimeDenoiser.Load"/>: the ONNX Runtime denoiser and
+/// A denoiser exported by Diffusion.ML, opened with <see cref="OnnxRuntimeDenoiser.Load(string, int, GraphOptimizationLevel?, OnnxExecutionProvider, int)"/>
+/// (from a file) or its overload for bytes in memory: the ONNX Runtime denoiser and
 /// what the file says about it (noise schedule, classes, pixel range), and for a latent diffusion model the decoder that
 /// turns its samples into images. Dispose it to release the sessions.
 /// </summary>

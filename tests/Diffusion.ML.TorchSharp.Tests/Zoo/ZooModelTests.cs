@@ -21,11 +21,14 @@ public sealed class ZooModelTests
     }
 
     [TestMethod]
-    public void FashionMnistConfigDescribesTheCheckpoint()
+    [DataRow("fashion-mnist-unet32")]
+    [DataRow("fashion-mnist-latent-dit")]
+    public void FashionMnistConfigDescribesTheCheckpoint(string id)
     {
         TorchSharpRuntime.EnsureLoaded();
-        var checkpoint = Checkpoint.Load(RepositoryFile("zoo/fashion-mnist-unet32/model.ckpt"));
-        using var config = JsonDocument.Parse(File.ReadAllText(RepositoryFile("zoo/fashion-mnist-unet32/config.json")));
+        string path = RepositoryFile($"zoo/{id}/model.ckpt");
+        var checkpoint = Checkpoint.Load(path);
+        using var config = JsonDocument.Parse(File.ReadAllText(RepositoryFile($"zoo/{id}/config.json")));
         var root = config.RootElement;
         Assert.AreEqual(checkpoint.Manifest.ModelKind, root.GetProperty("kind").GetString());
         using var modelConfig = JsonDocument.Parse(checkpoint.Manifest.ModelConfig);
@@ -44,6 +47,14 @@ public sealed class ZooModelTests
         using var network = checkpoint.LoadNetwork();
         Assert.AreEqual(network.ParameterCount, root.GetProperty("parameters").GetInt64());
         CollectionAssert.AreEqual(network.SampleShape, root.GetProperty("inputShape").EnumerateArray().Select(e => e.GetInt64()).ToArray());
+        if (checkpoint.Manifest.Trainer.LatentAutoencoder is { } reference)
+        {
+            // A latent model pins the autoencoder copy beside it (hash checked on load): its latents are the input shape.
+            Assert.AreEqual("vae.ckpt", reference.File);
+            using var autoencoder = reference.Load(path);
+            CollectionAssert.AreEqual(autoencoder.LatentShape, network.SampleShape);
+            Assert.AreEqual(autoencoder.LatentScale, root.GetProperty("latentScale").GetDouble(), 1e-12 * autoencoder.LatentScale);
+        }
     }
 
     [TestMethod]
@@ -61,6 +72,26 @@ public sealed class ZooModelTests
         Assert.IsTrue(images.All(v => v >= -1 && v <= 1), "DDIM's last step returns the clipped x0 estimate");
         Assert.IsTrue(images.Distinct().Count() > 100, "the images are not constant");
     }
+    [TestMethod]
+    public void LatentDitSamplesDecodeToImagesOfEveryClass()
+    {
+        TorchSharpRuntime.EnsureLoaded();
+        string path = RepositoryFile("zoo/fashion-mnist-latent-dit/model.ckpt");
+        var checkpoint = Checkpoint.Load(path);
+        using var network = checkpoint.LoadNetwork();
+        using var vae = checkpoint.Manifest.Trainer.LatentAutoencoder!.Load(path);
+        float[] latents = new DiffusionPipeline(new TorchSharpDenoiser(network, checkpoint.Manifest.Trainer.PredictionType), checkpoint.CreateSchedule())
+            .Generate(new DdimSampler(), new GenerationOptions
+            {
+                Count = 10, BatchSize = 10, NumInferenceSteps = 3, ClassLabels = Enumerable.Range(0, 10).ToArray(), GuidanceScale = 2, ClipSample = false,
+            });
+        Assert.AreEqual(10 * 4 * 7 * 7, latents.Length);
+        float[] images = LatentCodec.DecodeLatents(vae, latents);
+        Assert.AreEqual(10 * 28 * 28, images.Length);
+        Assert.IsTrue(images.All(float.IsFinite), "the decoded images are finite");
+        Assert.IsTrue(images.Distinct().Count() > 100, "the images are not constant");
+    }
+
     [TestMethod]
     [DataRow("fashion-mnist-vae", "vae")]
     [DataRow("fashion-mnist-vqvae", "vqvae")]
