@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Diffusion.ML.Data;
 using Diffusion.ML.Onnx;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
@@ -75,21 +76,13 @@ public sealed class OnnxLatentDecoder : IDisposable
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         int latentLength = LatentShape.Aggregate(1, (a, b) => a * b), imageLength = ImageShape.Aggregate(1, (a, b) => a * b);
-        if (scaledLatents.Length == 0 || scaledLatents.Length % latentLength != 0)
-            throw new ArgumentException($"{scaledLatents.Length} values are not a whole number of latents of shape [{string.Join(", ", LatentShape)}] ({latentLength} values each).", nameof(scaledLatents));
-        int count = scaledLatents.Length / latentLength;
+        float[] latents = ScaledLatents.Unscale(scaledLatents, [.. LatentShape.Select(d => (long)d)], LatentScale);
+        int count = latents.Length / latentLength;
         var images = new float[(long)count * imageLength];
-        float inverse = (float)(1.0 / LatentScale);
         for (int start = 0; start < count; start += batchSize)
         {
             int n = Math.Min(batchSize, count - start);
-            var chunk = scaledLatents.Slice(start * latentLength, n * latentLength).ToArray();
-            for (int i = 0; i < chunk.Length; i++)
-            {
-                if (!float.IsFinite(chunk[i]))
-                    throw new ArgumentException($"Latent value {start * latentLength + i} is {chunk[i]}; latents must be finite.", nameof(scaledLatents));
-                chunk[i] *= inverse;
-            }
+            var chunk = latents.AsMemory(start * latentLength, n * latentLength);
             var input = NamedOnnxValue.CreateFromTensor(LatentsName, new DenseTensor<float>(chunk, [n, .. LatentShape]));
             using var results = _session.Run([input], [ImagesName]);
             var output = results[0].AsTensor<float>();

@@ -93,21 +93,15 @@ public static class LatentCodec
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         long latentLength = autoencoder.LatentShape.Aggregate(1L, (a, b) => a * b);
         long imageLength = autoencoder.ImageShape.Aggregate(1L, (a, b) => a * b);
-        if (scaledLatents.Length == 0 || scaledLatents.Length % latentLength != 0)
-            throw new ArgumentException($"{scaledLatents.Length} values are not a whole number of latents of shape [{string.Join(", ", autoencoder.LatentShape)}] ({latentLength} values each).", nameof(scaledLatents));
-        for (int i = 0; i < scaledLatents.Length; i++)
-            if (!float.IsFinite(scaledLatents[i])) throw new ArgumentException($"Latent value {i} is {scaledLatents[i]}; latents must be finite.", nameof(scaledLatents));
-        int count = (int)(scaledLatents.Length / latentLength);
+        float[] latents = ScaledLatents.Unscale(scaledLatents, autoencoder.LatentShape, autoencoder.LatentScale);
+        int count = (int)(latents.Length / latentLength);
         var images = new float[count * imageLength];
-        float inverse = (float)(1.0 / autoencoder.LatentScale);
         using var noGrad = no_grad();
         for (int start = 0; start < count; start += batchSize)
         {
             using var scope = NewDisposeScope();
             int n = Math.Min(batchSize, count - start);
-            var chunk = scaledLatents.Slice((int)(start * latentLength), (int)(n * latentLength)).ToArray();
-            for (int i = 0; i < chunk.Length; i++) chunk[i] *= inverse;
-            var z = tensor(chunk, [n, .. autoencoder.LatentShape], device: device ?? CPU);
+            var z = tensor(latents.AsSpan((int)(start * latentLength), (int)(n * latentLength)).ToArray(), [n, .. autoencoder.LatentShape], device: device ?? CPU);
             autoencoder.Decode(z).cpu().data<float>().CopyTo(images.AsSpan((int)(start * imageLength), (int)(n * imageLength)));
         }
         return images;
