@@ -35,6 +35,7 @@ internal sealed class GeneratedSampleDataView : IDataView
     /// <param name="schedule">The training noise schedule.</param>
     /// <param name="options">The validated options (copied).</param>
     /// <param name="outputRange">Range the model's [-1, 1] is mapped onto; null writes the model's values.</param>
+    /// <param name="clipSample">Whether the sampler clips x0 to [-1, 1] (pixels yes, latents no: <see cref="GenerationViewOptions.ClipSample"/>).</param>
     public GeneratedSampleDataView(Func<IDenoiser> open, bool ownsDenoiser, IReadOnlyList<int> sampleShape, int classCount, NoiseSchedule schedule,
         GenerationViewOptions options, PixelRange? outputRange, bool clipSample)
     {

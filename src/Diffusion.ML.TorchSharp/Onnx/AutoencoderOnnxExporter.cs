@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using Diffusion.ML.Onnx;
 using Diffusion.ML.TorchSharp.Autoencoders;
@@ -181,10 +180,10 @@ public static class AutoencoderOnnxExporter
             ModelKind = kind,
             ModelConfig = model.ConfigJson,
             SampleShape = inputShape.Select(d => (int)d).ToArray(),
+            LatentScale = model.LatentScale,
         };
         var properties = new Dictionary<string, string>(metadata.ToProperties())
         {
-            [LatentScaleKey] = model.LatentScale.ToString("R", CultureInfo.InvariantCulture),
             [ImageShapeKey] = JsonSerializer.Serialize(model.ImageShape),
             [LatentShapeKey] = JsonSerializer.Serialize(model.LatentShape),
         };
