@@ -41,8 +41,8 @@ public sealed class AutoencoderTrainer : IDisposable
         _data = data;
         _order = new DataOrder(data.Count, options.BatchSize, options.Seed);
         _batchShape = [options.BatchSize, .. model.ImageShape];
-        _optimizer = optim.AdamW(model.parameters().Where(p => p.requires_grad), options.LearningRate, options.AdamBeta1, options.AdamBeta2,
-            weight_decay: options.WeightDecay);
+        _optimizer = new ScalarSafe.AdamW(model.parameters().Where(p => p.requires_grad), options.LearningRate, options.AdamBeta1, options.AdamBeta2,
+            weightDecay: options.WeightDecay);
         Ema = options.EmaDecay is { } decay ? new AutoencoderAverage(model, decay, Device) : null;
         DataFingerprint = DataFingerprint.Of(data, [data.Channels, data.Height, data.Width]);
     }

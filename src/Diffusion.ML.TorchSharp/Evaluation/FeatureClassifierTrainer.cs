@@ -41,7 +41,7 @@ public sealed class FeatureClassifierTrainer : IDisposable
         _data = data;
         _inputShape = network.InputShape;
         _order = new DataOrder(data.Count, Options.BatchSize, Options.Seed);
-        _optimizer = optim.AdamW(network.parameters(), Options.LearningRate, weight_decay: Options.WeightDecay);
+        _optimizer = new ScalarSafe.AdamW(network.parameters(), Options.LearningRate, weightDecay: Options.WeightDecay);
         TotalSteps = (long)Math.Ceiling((double)Options.Epochs * data.Count / Options.BatchSize);
     }
 

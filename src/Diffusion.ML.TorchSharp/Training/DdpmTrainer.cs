@@ -60,8 +60,8 @@ public sealed class DdpmTrainer : IDisposable
         _loss = new DiffusionLoss(Schedule, options.PredictionType, options.MinSnrGamma, Device);
         _variationalBound = network.LearnsVariance ? new VariationalBoundTerm(Schedule, options.PredictionType, Device) : null;
         Ema = new ExponentialMovingAverage(network, options.EmaDecay, Device);
-        _optimizer = optim.AdamW(network.parameters(), options.LearningRate, options.AdamBeta1, options.AdamBeta2,
-            weight_decay: options.WeightDecay);
+        _optimizer = new ScalarSafe.AdamW(network.parameters(), options.LearningRate, options.AdamBeta1, options.AdamBeta2,
+            weightDecay: options.WeightDecay);
         DataFingerprint = DataFingerprint.Of(data, _sampleShape);
     }
 

@@ -19,7 +19,7 @@ public class ExponentialMovingAverage<TModel> : IDisposable where TModel : nn.Mo
     /// <param name="source">The trained module.</param>
     /// <param name="average">A module of the same architecture that will hold the average; owned (disposed) by this object.</param>
     /// <param name="maxDecay">The largest decay.</param>
-    protected ExponentialMovingAverage(TModel source, TModel average, double maxDecay)
+    public ExponentialMovingAverage(TModel source, TModel average, double maxDecay)
     {
         ArgumentNullException.ThrowIfNull(source);
         Model = average ?? throw new ArgumentNullException(nameof(average));
@@ -52,10 +52,12 @@ public class ExponentialMovingAverage<TModel> : IDisposable where TModel : nn.Mo
     public virtual void Update(long step)
     {
         double d = DecayAt(step);
+        // Scalars owned here, not left to the finalizer: see ScalarSafeAdamW.
+        using Scalar decay = d.ToScalar(), weight = (1 - d).ToScalar();
         using var scope = NewDisposeScope();
         using (no_grad())
         {
-            for (int i = 0; i < _sourceParameters.Length; i++) _averageParameters[i].mul_(d).add_(_sourceParameters[i], alpha: 1 - d);
+            for (int i = 0; i < _sourceParameters.Length; i++) _averageParameters[i].mul_(decay).add_(_sourceParameters[i], weight);
             for (int i = 0; i < _sourceBuffers.Length; i++) _averageBuffers[i].copy_(_sourceBuffers[i]);
         }
     }

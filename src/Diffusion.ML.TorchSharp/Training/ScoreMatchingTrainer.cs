@@ -21,8 +21,7 @@ public sealed class ScoreMatchingTrainer : IDisposable
     private readonly int _dimension;
     private readonly DataOrder _order;
     private readonly OptimizerHelper _optimizer;
-    private readonly Parameter[] _source;
-    private readonly Parameter[] _average;
+    private readonly ExponentialMovingAverage<NoiseConditionalScoreMlp> _ema;
 
     /// <summary>Starts training <paramref name="network"/> from its current weights.</summary>
     /// <param name="network">The network; it is moved to <paramref name="device"/>.</param>
@@ -52,18 +51,11 @@ public sealed class ScoreMatchingTrainer : IDisposable
         Network = network;
         Network.to(Device);
         Network.train();
-        Ema = new NoiseConditionalScoreMlp(network.Options);
-        Ema.to(Device);
-        Ema.eval();
-        _source = Network.parameters().ToArray();
-        _average = Ema.parameters().ToArray();
-        using (no_grad())
-        {
-            for (int i = 0; i < _source.Length; i++) _average[i].copy_(_source[i]);
-            foreach (var p in _average) p.requires_grad = false;
-        }
+        var average = new NoiseConditionalScoreMlp(network.Options);
+        average.to(Device);
+        _ema = new ExponentialMovingAverage<NoiseConditionalScoreMlp>(network, average, Options.EmaDecay);
         _order = new DataOrder(PointCount, Options.BatchSize, Options.Seed);
-        _optimizer = optim.AdamW(network.parameters(), Options.LearningRate, Options.AdamBeta1, Options.AdamBeta2, weight_decay: Options.WeightDecay);
+        _optimizer = new ScalarSafe.AdamW(network.parameters(), Options.LearningRate, Options.AdamBeta1, Options.AdamBeta2, weightDecay: Options.WeightDecay);
     }
 
     /// <summary>The trainer's options.</summary>
@@ -82,7 +74,7 @@ public sealed class ScoreMatchingTrainer : IDisposable
     public NoiseConditionalScoreMlp Network { get; }
 
     /// <summary>The exponential moving average of the network's weights, in eval mode; sample from it.</summary>
-    public NoiseConditionalScoreMlp Ema { get; }
+    public NoiseConditionalScoreMlp Ema => _ema.Model;
 
     /// <summary>Optimisation steps done.</summary>
     public long Step { get; private set; }
@@ -92,7 +84,7 @@ public sealed class ScoreMatchingTrainer : IDisposable
         => LearningRateSchedule.LinearWarmup(Options.LearningRate, Options.WarmupSteps, step);
 
     /// <summary>The EMA decay applied after step <paramref name="step"/> (0-based): min(EmaDecay, (1 + k) / (10 + k)).</summary>
-    public double EmaDecayAt(long step) => ExponentialMovingAverage.Decay(Options.EmaDecay, step);
+    public double EmaDecayAt(long step) => _ema.DecayAt(step);
 
     /// <summary>Runs one optimisation step and returns its loss.</summary>
     /// <exception cref="InvalidOperationException">The loss is not finite.</exception>
@@ -121,7 +113,7 @@ public sealed class ScoreMatchingTrainer : IDisposable
         loss.backward();
         if (Options.GradientClipNorm > 0) nn.utils.clip_grad_norm_(Network.parameters(), Options.GradientClipNorm);
         _optimizer.step();
-        UpdateEma(Step);
+        _ema.Update(Step);
         Step++;
         double value = loss.item<float>();
         if (!double.IsFinite(value))
@@ -138,19 +130,10 @@ public sealed class ScoreMatchingTrainer : IDisposable
             progress is null ? null : (step, loss, rate, left) => progress.Report(new TrainingProgress(step, totalSteps, loss, rate, left)),
             save: null, checkpointEvery: 0, cancellationToken);
 
-    private void UpdateEma(long step)
-    {
-        double d = EmaDecayAt(step);
-        using (no_grad())
-        {
-            for (int i = 0; i < _source.Length; i++) _average[i].mul_(d).add_(_source[i], alpha: 1 - d); // theta_ema = d theta_ema + (1 - d) theta
-        }
-    }
-
     /// <inheritdoc />
     public void Dispose()
     {
         _optimizer.Dispose();
-        Ema.Dispose();
+        _ema.Dispose();
     }
 }
