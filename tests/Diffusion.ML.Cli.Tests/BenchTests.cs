@@ -84,4 +84,21 @@ public sealed class BenchTests
         Assert.ContainsSingle(lines.Where(l => l.StartsWith("| sgemm 64x64, OpenBLAS's own kernel | PyTorch", StringComparison.Ordinal)));
         CollectionAssert.Contains(BenchmarkSuite.Cases(quick: false, threads: 2).Where(c => c.Mode == BenchmarkMode.Sgemm).Select(c => c.OpenBlasOwnKernel).ToList(), true);
     }
+
+    [TestMethod]
+    public void BothSidesOfACaseRunOnItsDevice()
+    {
+        var onGpu = new BenchmarkCase { Device = "cuda:1", Python = "/opt/torch/.venv/bin/python3" };
+        foreach (var arguments in new[] { onGpu.ToCliArguments(), onGpu.ToPythonArguments() })
+        {
+            int at = arguments.ToList().IndexOf("--device");
+            Assert.IsGreaterThanOrEqualTo(0, at);
+            Assert.AreEqual("cuda:1", arguments[at + 1]);
+        }
+        StringAssert.EndsWith(onGpu.Label, " on cuda:1");
+        Assert.AreEqual("/usr/bin/python3", new BenchmarkCase().Python, "Debian's python3-torch by default");
+        var (measurement, problem) = BenchmarkProcess.Run(onGpu with { Backend = BenchmarkBackend.PyTorch, Python = "/no/such/python3" });
+        Assert.IsNull(measurement);
+        StringAssert.Contains(problem, "--python");
+    }
 }

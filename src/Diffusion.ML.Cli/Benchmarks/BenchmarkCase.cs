@@ -49,6 +49,15 @@ internal sealed record BenchmarkCase
     public int Matrix { get; init; } = 2048;
     public int Threads { get; init; }
 
+    /// <summary>Where libtorch runs the case: cpu, cuda or cuda:N (PyTorch gets the same name).</summary>
+    public string Device { get; init; } = "cpu";
+
+    /// <summary>
+    /// The interpreter that runs the PyTorch baseline, one whose <c>import torch</c> works: by default Debian's, with
+    /// python3-torch (the first python3 on PATH may be another one without torch).
+    /// </summary>
+    public string Python { get; init; } = "/usr/bin/python3";
+
     /// <summary>
     /// PyTorch sgemm only: run with OPENBLAS_CORETYPE removed from the environment, so that OpenBLAS picks its own kernel
     /// for this CPU (the AVX-512 one on the project's machines) instead of the Haswell kernel the environment forces for
@@ -72,7 +81,7 @@ internal sealed record BenchmarkCase
     /// <summary>Short description, e.g. "train UNet-64 b64".</summary>
     public string Label => Mode == BenchmarkMode.Sgemm
         ? $"sgemm {Matrix}x{Matrix}{(OpenBlasOwnKernel ? ", OpenBLAS's own kernel" : "")}"
-        : $"{Mode.ToString().ToLowerInvariant()}{(Mode == BenchmarkMode.Ddim ? $"-{SamplingSteps} cfg {Guidance.ToString(CultureInfo.InvariantCulture)}" : "")} UNet-{BaseChannels} b{Batch}";
+        : $"{Mode.ToString().ToLowerInvariant()}{(Mode == BenchmarkMode.Ddim ? $"-{SamplingSteps} cfg {Guidance.ToString(CultureInfo.InvariantCulture)}" : "")} UNet-{BaseChannels} b{Batch}{(Device == "cpu" ? "" : $" on {Device}")}";
 
     private string AttentionText => string.Join(',', Attention);
 
@@ -93,7 +102,7 @@ internal sealed record BenchmarkCase
         baseOption, $"{BaseChannels}", attentionOption, Attention.Count == 0 && baseOption == "--base-channels" ? "none" : AttentionText,
         batchOption, $"{Batch}", "--steps", $"{Steps}", "--warmup", $"{Warmup}",
         "--sampling-steps", $"{SamplingSteps}", "--guidance", Guidance.ToString(CultureInfo.InvariantCulture),
-        "--matrix", $"{Matrix}", "--threads", $"{Threads}",
+        "--matrix", $"{Matrix}", "--threads", $"{Threads}", "--device", Device,
     ];
 }
 

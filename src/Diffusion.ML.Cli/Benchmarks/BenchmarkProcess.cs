@@ -10,12 +10,9 @@ namespace Diffusion.ML.Cli.Benchmarks;
 /// </summary>
 internal static class BenchmarkProcess
 {
-    /// <summary>The interpreter with Debian's python3-torch (the first python3 on PATH may be another one without torch).</summary>
-    public const string Python = "/usr/bin/python3";
-
     /// <summary>Measures <paramref name="benchmark"/>; on failure returns null and a one-line reason.</summary>
     public static (BenchmarkMeasurement? Measurement, string? Problem) Run(BenchmarkCase benchmark) =>
-        benchmark.Backend == BenchmarkBackend.PyTorch ? RunPython(benchmark.ToPythonArguments(), benchmark.OpenBlasOwnKernel) : RunSelf(benchmark.ToCliArguments());
+        benchmark.Backend == BenchmarkBackend.PyTorch ? RunPython(benchmark.Python, benchmark.ToPythonArguments(), benchmark.OpenBlasOwnKernel) : RunSelf(benchmark.ToCliArguments());
 
     /// <summary>The JSON line <c>bench --json</c> prints for a measurement made in this process.</summary>
     public static string ToJson(BenchmarkMeasurement measurement) => JsonSerializer.Serialize(new Dictionary<string, object>
@@ -39,15 +36,15 @@ internal static class BenchmarkProcess
             json.GetProperty("peak_working_set_bytes").GetInt64(), json.GetProperty("runtime").GetString()!, json.GetProperty("threads").GetInt32()), null);
     }
 
-    private static (BenchmarkMeasurement?, string?) RunPython(IReadOnlyList<string> arguments, bool openBlasOwnKernel)
+    private static (BenchmarkMeasurement?, string?) RunPython(string python, IReadOnlyList<string> arguments, bool openBlasOwnKernel)
     {
-        if (!File.Exists(Python)) return (null, $"{Python} not found; install the baseline with: apt-get install -y python3-torch python3-numpy libopenblas0-pthread");
+        if (!File.Exists(python)) return (null, $"{python} not found; install the baseline with: apt-get install -y python3-torch python3-numpy libopenblas0-pthread, or name an interpreter with torch in --python");
         string script = Path.Combine(Path.GetTempPath(), $"diffusion-ml-baseline-{Environment.ProcessId}.py");
         using (var resource = typeof(BenchmarkProcess).Assembly.GetManifestResourceStream("torch_unet_baseline.py")!)
         using (var file = File.Create(script)) resource.CopyTo(file);
         try
         {
-            var (stdout, problem) = Execute(Python, [script, .. arguments], openBlasOwnKernel ? ["OPENBLAS_CORETYPE"] : []);
+            var (stdout, problem) = Execute(python, [script, .. arguments], openBlasOwnKernel ? ["OPENBLAS_CORETYPE"] : []);
             if (stdout is null)
                 return (null, problem + (problem!.Contains("No module named 'torch'") ? " (install python3-torch python3-numpy libopenblas0-pthread)" : ""));
             var json = JsonDocument.Parse(stdout).RootElement;

@@ -5,6 +5,7 @@ using Diffusion.ML.Schedules;
 using Diffusion.ML.TorchSharp.Modules;
 using Diffusion.ML.TorchSharp.Sampling;
 using Diffusion.ML.TorchSharp.Training;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Diffusion.ML.Cli.Benchmarks;
@@ -31,10 +32,11 @@ internal static class UNetBenchmarks
     }
 
     /// <summary>Images per second of <see cref="DdpmTrainer.TrainStep"/> (noise, forward, backward, AdamW, clipping, EMA).</summary>
-    public static double Train(UNet network, BenchmarkCase benchmark)
+    /// <remarks>Each step ends by reading the loss, so the clock also waits for a GPU.</remarks>
+    public static double Train(UNet network, BenchmarkCase benchmark, Device device)
     {
         var data = RandomImages(benchmark.Batch * 4);
-        using var trainer = new DdpmTrainer(network, data, new DdpmTrainerOptions { BatchSize = benchmark.Batch, WarmupSteps = 0, EmaDecay = 0.999 });
+        using var trainer = new DdpmTrainer(network, data, new DdpmTrainerOptions { BatchSize = benchmark.Batch, WarmupSteps = 0, EmaDecay = 0.999 }, device);
         return Timed(benchmark, () => trainer.TrainStep()) * benchmark.Batch;
     }
 
@@ -70,19 +72,21 @@ internal static class UNetBenchmarks
         return Timed(benchmark, () => pipeline.Generate(sampler, options)) * benchmark.Batch;
     }
 
-    /// <summary>GFLOP/s of a square fp32 matrix product in libtorch.</summary>
-    public static double Sgemm(BenchmarkCase benchmark)
+    /// <summary>GFLOP/s of a square fp32 matrix product in libtorch (on a GPU the clock waits for the last product).</summary>
+    public static double Sgemm(BenchmarkCase benchmark, Device device)
     {
-        using var a = randn(benchmark.Matrix, benchmark.Matrix);
-        using var b = randn(benchmark.Matrix, benchmark.Matrix);
-        return Timed(benchmark, () => mm(a, b).Dispose()) * 2.0 * Math.Pow(benchmark.Matrix, 3) / 1e9;
+        using var a = randn(benchmark.Matrix, benchmark.Matrix, device: device);
+        using var b = randn(benchmark.Matrix, benchmark.Matrix, device: device);
+        bool gpu = device.type == DeviceType.CUDA;
+        return Timed(benchmark, () => mm(a, b).Dispose(), gpu ? () => cuda.synchronize(device) : null) * 2.0 * Math.Pow(benchmark.Matrix, 3) / 1e9;
     }
 
-    /// <summary>The TorchSharp denoiser of a network (eval mode, epsilon prediction).</summary>
-    public static IDenoiser TorchSharpDenoiser(UNet network)
+    /// <summary>The TorchSharp denoiser of a network (eval mode, epsilon prediction) on <paramref name="device"/>.</summary>
+    public static IDenoiser TorchSharpDenoiser(UNet network, Device device)
     {
+        network.to(device);
         network.eval();
-        return new TorchSharpDenoiser(network, PredictionType.Epsilon);
+        return new TorchSharpDenoiser(network, PredictionType.Epsilon, device);
     }
 
     /// <summary>Uniform random images in [-1, 1] with cycled labels (training speed does not depend on the pixels).</summary>
@@ -94,12 +98,17 @@ internal static class UNetBenchmarks
         return new ImageDataset(count, 1, ImageSize, ImageSize, pixels, Enumerable.Range(0, count).Select(i => i % Classes).ToArray(), Classes);
     }
 
-    /// <summary>Runs <paramref name="step"/> <c>Warmup</c> times untimed, then <c>Steps</c> times; returns steps per second.</summary>
-    private static double Timed(BenchmarkCase benchmark, Action step)
+    /// <summary>
+    /// Runs <paramref name="step"/> <c>Warmup</c> times untimed, then <c>Steps</c> times; returns steps per second.
+    /// <paramref name="wait"/> (a device synchronisation) runs before the clock starts and before it stops.
+    /// </summary>
+    private static double Timed(BenchmarkCase benchmark, Action step, Action? wait = null)
     {
         for (int i = 0; i < benchmark.Warmup; i++) step();
+        wait?.Invoke();
         var clock = Stopwatch.StartNew();
         for (int i = 0; i < benchmark.Steps; i++) step();
+        wait?.Invoke();
         return benchmark.Steps / clock.Elapsed.TotalSeconds;
     }
 }

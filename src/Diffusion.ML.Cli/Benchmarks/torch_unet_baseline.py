@@ -1,7 +1,8 @@
 """PyTorch baseline for `diffusion-ml bench`: the same UNet as Diffusion.ML's (src/Diffusion.ML.TorchSharp/Modules/UNet.cs),
 trained with the same DDPM step (noise, MSE, AdamW, gradient clipping, EMA), evaluated forward-only, sampled with
 DDIM and classifier-free guidance, or a plain sgemm (the machine's matrix-multiply rate).
-Prints one JSON line. Runs on Debian's python3-torch 1.13 (no scaled_dot_product_attention there: written out)."""
+Prints one JSON line. Runs on Debian's python3-torch 1.13 (no scaled_dot_product_attention there: written out) and on
+any later PyTorch, on the CPU or a CUDA device (--device; the clock then waits for the device before it starts and stops)."""
 import argparse, json, math, resource, time
 import torch
 import torch.nn as nn
@@ -20,7 +21,7 @@ class TimestepEmbedding(nn.Module):
 
     def forward(self, t):
         half = self.dim // 2
-        freqs = torch.exp(torch.arange(half, dtype=torch.float32) * (-math.log(10000.0) / half))
+        freqs = torch.exp(torch.arange(half, dtype=torch.float32, device=t.device) * (-math.log(10000.0) / half))
         args = t.float().reshape(-1, 1) * freqs.unsqueeze(0)
         return self.linear2(F.silu(self.linear1(torch.cat([args.sin(), args.cos()], 1))))
 
@@ -148,54 +149,59 @@ def main():
     p.add_argument("--sampling-steps", type=int, default=20)
     p.add_argument("--guidance", type=float, default=2.0)
     p.add_argument("--matrix", type=int, default=2048)
+    p.add_argument("--device", default="cpu")
     a = p.parse_args()
     if a.threads > 0:
         torch.set_num_threads(a.threads)
     torch.manual_seed(0)
+    dev = torch.device(a.device)
+    wait = (lambda: torch.cuda.synchronize(dev)) if dev.type == "cuda" else (lambda: None)
     if a.mode == "sgemm":
-        m1, m2 = torch.randn(a.matrix, a.matrix), torch.randn(a.matrix, a.matrix)
+        m1, m2 = torch.randn(a.matrix, a.matrix, device=dev), torch.randn(a.matrix, a.matrix, device=dev)
         for _ in range(a.warmup):
             torch.mm(m1, m2)
+        wait()
         start = time.perf_counter()
         for _ in range(a.steps):
             torch.mm(m1, m2)
+        wait()
         seconds = time.perf_counter() - start
         report(a, 0, a.steps / seconds, 2.0 * a.matrix ** 3 * a.steps / seconds / 1e9)
         return
     attn = tuple(int(v) for v in a.attention.split(",") if v)
-    net = UNet(size=a.size, base=a.base, attn=attn, groups=min(32, a.base), classes=a.classes)
+    net = UNet(size=a.size, base=a.base, attn=attn, groups=min(32, a.base), classes=a.classes).to(dev)
     params = sum(p.numel() for p in net.parameters())
     ema = [p.detach().clone() for p in net.parameters()]
     opt = torch.optim.AdamW(net.parameters(), lr=1e-4, weight_decay=0.0)
-    abar = torch.cumprod(1 - torch.linspace(1e-4, 0.02, 1000), 0)
-    x0 = torch.rand(a.batch, 1, a.size, a.size) * 2 - 1
-    y = torch.randint(0, max(a.classes, 1), (a.batch,))
+    abar = torch.cumprod(1 - torch.linspace(1e-4, 0.02, 1000), 0).to(dev)
+    x0 = torch.rand(a.batch, 1, a.size, a.size, device=dev) * 2 - 1
+    y = torch.randint(0, max(a.classes, 1), (a.batch,), device=dev)
 
     def sample():
         # DDIM, eta = 0 (Song et al. 2021, eq. 12) with classifier-free guidance (Ho & Salimans 2022): one network call
         # on the doubled batch (class, null class) per step, as Diffusion.ML's SamplingContext does.
         net.eval()
         with torch.inference_mode():
-            x = torch.randn(a.batch, 1, a.size, a.size)
+            x = torch.randn(a.batch, 1, a.size, a.size, device=dev)
             labels = torch.cat([y, torch.full_like(y, a.classes)])
             ts = ddim_timesteps(a.sampling_steps)
             for i, t in enumerate(ts):
-                out = net(torch.cat([x, x]), torch.full((2 * a.batch,), float(t)), labels)
+                out = net(torch.cat([x, x]), torch.full((2 * a.batch,), float(t), device=dev), labels)
                 cond, uncond = out.chunk(2)
                 eps = uncond + a.guidance * (cond - uncond)
-                ab, ab_prev = abar[t], (abar[ts[i + 1]] if i + 1 < len(ts) else torch.tensor(1.0))
+                ab, ab_prev = abar[t], (abar[ts[i + 1]] if i + 1 < len(ts) else torch.tensor(1.0, device=dev))
                 x0_hat = ((x - (1 - ab).sqrt() * eps) / ab.sqrt()).clamp(-1, 1)
                 x = ab_prev.sqrt() * x0_hat + (1 - ab_prev).sqrt() * eps
 
     def step():
         if a.mode == "forward":
             with torch.inference_mode():
-                net(x0, torch.randint(0, 1000, (a.batch,)).float(), y)
+                net(x0, torch.randint(0, 1000, (a.batch,), device=dev).float(), y)
             return
         if a.mode == "ddim":
             sample()
             return
-        t = torch.randint(0, 1000, (a.batch,))
+        t = torch.randint(0, 1000, (a.batch,), device=dev)
         eps = torch.randn_like(x0)
         ab = abar[t].reshape(-1, 1, 1, 1)
         xt = ab.sqrt() * x0 + (1 - ab).sqrt() * eps
@@ -210,9 +216,11 @@ def main():
 
     for _ in range(a.warmup):
         step()
+    wait()
     start = time.perf_counter()
     for _ in range(a.steps):
         step()
+    wait()
     seconds = time.perf_counter() - start
     report(a, params, a.steps / seconds, a.steps * a.batch / seconds)
 

@@ -29,9 +29,11 @@ internal static class BenchCommand
         var noBaseline = new Option<bool>("--no-baseline") { Description = "skip the PyTorch run" };
         var json = new Option<bool>("--json") { Description = "print the measurement as one JSON line (used by bench suite)" };
         var threads = CommonOptions.Threads();
+        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N, for TorchSharp and the PyTorch baseline (CUDA needs the GPU build, see docs/gpu.md)", DefaultValueFactory = _ => "cpu" };
+        var python = new Option<string>("--python") { Description = "interpreter of the PyTorch baseline, one with torch", DefaultValueFactory = _ => "/usr/bin/python3" };
         var command = new Command("bench", "Measure UNet training, forward, DDIM or sgemm throughput against PyTorch in the same run (28x28x1, 10 classes).")
         {
-            mode, backend, baseChannels, attention, batch, steps, warmup, samplingSteps, guidance, matrix, noBaseline, json, threads,
+            mode, backend, baseChannels, attention, batch, steps, warmup, samplingSteps, guidance, matrix, noBaseline, json, threads, device, python,
         };
         command.Subcommands.Add(BenchSamplersCommand.Create());
         command.Subcommands.Add(BenchSuiteCommand.Create());
@@ -52,7 +54,11 @@ internal static class BenchCommand
                 Guidance = parse.GetValue(guidance),
                 Matrix = parse.GetValue(matrix),
                 Threads = parse.GetValue(threads) > 0 ? parse.GetValue(threads) : Environment.ProcessorCount,
+                Device = DeviceName(CommonOptions.PrepareTorch(parse.GetValue(device)!, parse.GetValue(threads))),
+                Python = parse.GetValue(python)!,
             };
+            if (benchmark.Backend == BenchmarkBackend.OnnxRuntime && benchmark.Device != "cpu")
+                throw new ArgumentException("bench measures ONNX Runtime on the CPU only: drop --device or use --backend torch.");
             if (benchmark.Backend == BenchmarkBackend.OnnxRuntime && benchmark.Mode is BenchmarkMode.Train or BenchmarkMode.Sgemm)
                 throw new ArgumentException("--backend onnx measures inference only: use it with --mode forward or --mode ddim.");
             if (benchmark.Batch < 1 || benchmark.Steps < 1 || benchmark.Warmup < 0 || benchmark.SamplingSteps < 1 || benchmark.Matrix < 1)
@@ -78,7 +84,7 @@ internal static class BenchCommand
                         AnsiConsole.MarkupLine("[red]warning:[/] the parameter counts differ, so the networks are not the same.");
                 }
             }
-            AnsiConsole.MarkupLine(Markup.Escape($"{benchmark.Label}, attention at [{attentionText}], {benchmark.Threads} threads, {benchmark.Steps} timed steps"));
+            AnsiConsole.MarkupLine(Markup.Escape($"{benchmark.Label}, attention at [{attentionText}], {benchmark.Threads} CPU threads, {benchmark.Steps} timed steps"));
             AnsiConsole.Write(table);
             return 0;
         }, cancellationToken));
@@ -88,10 +94,10 @@ internal static class BenchCommand
     /// <summary>Runs a TorchSharp or ONNX Runtime case in this process.</summary>
     public static BenchmarkMeasurement Measure(BenchmarkCase benchmark)
     {
-        CommonOptions.PrepareTorch("cpu", benchmark.Threads);
-        string torchSharp = $"Diffusion.ML on TorchSharp {typeof(torch).Assembly.GetName().Version?.ToString(3)}";
+        var device = CommonOptions.PrepareTorch(benchmark.Device, benchmark.Threads);
+        string torchSharp = $"Diffusion.ML on TorchSharp {typeof(torch).Assembly.GetName().Version?.ToString(3)}{(device.type == DeviceType.CUDA ? $" ({device})" : "")}";
         if (benchmark.Mode == BenchmarkMode.Sgemm)
-            return Finish(UNetBenchmarks.Sgemm(benchmark), 0, torchSharp, benchmark);
+            return Finish(UNetBenchmarks.Sgemm(benchmark, device), 0, torchSharp, benchmark);
         using var network = UNetBenchmarks.CreateNetwork(benchmark);
         long parameters = network.ParameterCount;
         if (benchmark.Backend == BenchmarkBackend.OnnxRuntime)
@@ -102,9 +108,9 @@ internal static class BenchCommand
         }
         double measured = benchmark.Mode switch
         {
-            BenchmarkMode.Train => UNetBenchmarks.Train(network, benchmark),
-            BenchmarkMode.Forward => UNetBenchmarks.Forward(UNetBenchmarks.TorchSharpDenoiser(network), benchmark),
-            _ => UNetBenchmarks.Ddim(UNetBenchmarks.TorchSharpDenoiser(network), benchmark),
+            BenchmarkMode.Train => UNetBenchmarks.Train(network, benchmark, device),
+            BenchmarkMode.Forward => UNetBenchmarks.Forward(UNetBenchmarks.TorchSharpDenoiser(network, device), benchmark),
+            _ => UNetBenchmarks.Ddim(UNetBenchmarks.TorchSharpDenoiser(network, device), benchmark),
         };
         return Finish(measured, parameters, torchSharp, benchmark);
     }
@@ -114,6 +120,9 @@ internal static class BenchCommand
         using var self = Process.GetCurrentProcess();
         return new BenchmarkMeasurement(rate, parameters, self.PeakWorkingSet64, runtime, benchmark.Threads);
     }
+
+    /// <summary>"cpu" or "cuda:N": a name PyTorch reads too ("auto" resolved).</summary>
+    private static string DeviceName(torch.Device device) => device.type == DeviceType.CUDA ? $"cuda:{Math.Max(0, (int)device.index)}" : "cpu";
 
     /// <summary>Bytes as "123 MB".</summary>
     public static string Megabytes(long bytes) => $"{bytes / 1e6:N0} MB";

@@ -63,7 +63,7 @@ internal static class BenchMemoryCommand
                 }
             }
 
-            var counting = new CountingDenoiser(UNetBenchmarks.TorchSharpDenoiser(network));
+            var counting = new CountingDenoiser(UNetBenchmarks.TorchSharpDenoiser(network, torch.CPU));
             var pipeline = new DiffusionPipeline(counting, new NoiseSchedule(new NoiseScheduleOptions()));
             var options = new GenerationOptions { Count = batchSize, BatchSize = batchSize, NumInferenceSteps = 20, ClassLabels = [0, 1, 2], GuidanceScale = 2 };
             var sampler = Samplers.Create("ddim");

@@ -26,7 +26,14 @@ internal static class CommonOptions
     {
         TorchSharpRuntime.EnsureLoaded();
         torch.set_num_threads(threads > 0 ? threads : Environment.ProcessorCount);
-        return TorchSharpRuntime.ResolveDevice(device);
+        try
+        {
+            return TorchSharpRuntime.ResolveDevice(device);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new ArgumentException(e.Message, nameof(device), e); // no CUDA here: bad input, one line
+        }
     }
 
     /// <summary>Parses "1,2,3" into integers, naming the option in the error.</summary>
