@@ -36,6 +36,7 @@ public sealed class OnnxRuntimeDenoiser : IDenoiser, IDisposable
         _modelPath = modelPath;
         _sampleShape = options.SampleShape.Select(d => (long)d).ToArray();
         _session = session;
+        MaxEvaluationBatch = options.MaxEvaluationBatch ?? (options.ExecutionProvider == OnnxExecutionProvider.Cpu ? OnnxDenoiserOptions.CpuEvaluationBatch : int.MaxValue);
         try
         {
             _outputName = CheckSignature(modelPath);
@@ -147,6 +148,8 @@ public sealed class OnnxRuntimeDenoiser : IDenoiser, IDisposable
         ArgumentNullException.ThrowIfNull(options);
         if (options.SampleShape.Count == 0 || options.SampleShape.Any(d => d <= 0))
             throw new ArgumentException($"SampleShape must be non-empty with positive sizes, got [{string.Join(", ", options.SampleShape)}].", nameof(options));
+        if (options.MaxEvaluationBatch is <= 0)
+            throw new ArgumentException($"MaxEvaluationBatch must be positive or null (the default), got {options.MaxEvaluationBatch}.", nameof(options));
         return options;
     }
 
@@ -163,24 +166,36 @@ public sealed class OnnxRuntimeDenoiser : IDenoiser, IDisposable
     /// <remarks>Read from the model: true when its output has twice the input's channels.</remarks>
     public bool LearnsVariance { get; }
 
+    /// <summary>The most samples one ONNX Runtime run evaluates (<see cref="OnnxDenoiserOptions.MaxEvaluationBatch"/>).</summary>
+    public int MaxEvaluationBatch { get; }
+
     /// <inheritdoc />
     /// <remarks>
-    /// The inputs and the output live in arrays pinned as <see cref="OrtValue"/>s and reused while the batch size stays the
-    /// same (every step of a sampling run), so a call allocates nothing on either heap. A concurrent call from another
-    /// thread gets buffers of its own.
+    /// Evaluates in runs of at most <see cref="MaxEvaluationBatch"/> samples. The inputs and the output live in arrays
+    /// pinned as <see cref="OrtValue"/>s and reused while the run size stays the same (every step of a sampling run), so a
+    /// call allocates nothing on either heap (a last, shorter run of a batch gets arrays of its own). A concurrent call
+    /// from another thread gets buffers of its own.
     /// </remarks>
     public void Predict(ReadOnlySpan<float> x, ReadOnlySpan<float> timesteps, ReadOnlySpan<int> classLabels, Span<float> output)
     {
-        int batch = timesteps.Length;
-        if (Monitor.TryEnter(_bufferLock))
+        var batch = new DenoiserBatch(this, x.Length, timesteps.Length, classLabels.Length, output.Length);
+        int d = batch.SampleLength, outputLength = batch.OutputLength, reused = Math.Min(batch.Count, MaxEvaluationBatch);
+        foreach (var (start, count) in batch.Slices(MaxEvaluationBatch))
+            PredictRun(count, count == reused, x.Slice(start * d, count * d), timesteps.Slice(start, count),
+                classLabels.IsEmpty ? classLabels : classLabels.Slice(start, count), output.Slice(start * outputLength, count * outputLength));
+    }
+
+    private void PredictRun(int count, bool reuse, ReadOnlySpan<float> x, ReadOnlySpan<float> timesteps, ReadOnlySpan<int> classLabels, Span<float> output)
+    {
+        if (reuse && Monitor.TryEnter(_bufferLock))
         {
             try
             {
-                if (_buffers?.Batch != batch)
+                if (_buffers?.Batch != count)
                 {
                     _buffers?.Dispose();
                     _buffers = null;
-                    _buffers = new Buffers(batch, _sampleShape, ClassCount > 0, LearnsVariance);
+                    _buffers = new Buffers(count, _sampleShape, ClassCount > 0, LearnsVariance);
                 }
                 Run(_buffers, x, timesteps, classLabels, output);
             }
@@ -190,15 +205,12 @@ public sealed class OnnxRuntimeDenoiser : IDenoiser, IDisposable
             }
             return;
         }
-        using var own = new Buffers(batch, _sampleShape, ClassCount > 0, LearnsVariance);
+        using var own = new Buffers(count, _sampleShape, ClassCount > 0, LearnsVariance);
         Run(own, x, timesteps, classLabels, output);
     }
 
     private void Run(Buffers buffers, ReadOnlySpan<float> x, ReadOnlySpan<float> timesteps, ReadOnlySpan<int> classLabels, Span<float> output)
     {
-        if (x.Length != buffers.Sample.Length || output.Length != buffers.Prediction.Length)
-            throw new ArgumentException($"x must hold {buffers.Sample.Length} values (batch {buffers.Batch} of [{string.Join(", ", _sampleShape)}]) and output " +
-                $"{buffers.Prediction.Length}; got {x.Length} and {output.Length}.");
         x.CopyTo(buffers.Sample);
         timesteps.CopyTo(buffers.Timesteps);
         if (buffers.Labels is { } labels)

@@ -52,6 +52,23 @@ public sealed class OnnxRuntimeDenoiserTests
     }
 
     [TestMethod]
+    public void BatchesAreEvaluatedInRunsOfAtMostMaxEvaluationBatch()
+    {
+        using (var onCpu = new OnnxRuntimeDenoiser(DoublingModel(), new OnnxDenoiserOptions { SampleShape = [3] }))
+            Assert.AreEqual(OnnxDenoiserOptions.CpuEvaluationBatch, onCpu.MaxEvaluationBatch);
+        using var onnx = new OnnxRuntimeDenoiser(DoublingModel(), new OnnxDenoiserOptions { SampleShape = [3], MaxEvaluationBatch = 3 });
+        foreach (int batch in new[] { 7, 3, 2, 7 }) // runs of 3, 3 and 1; one of 3; one of 2
+        {
+            float[] x = Ramp(3 * batch, batch), output = new float[x.Length];
+            onnx.Predict(x, new float[batch], [], output);
+            CollectionAssert.AreEqual(x.Select(v => 2 * v).ToArray(), output, $"batch {batch}");
+        }
+        Assert.ThrowsExactly<ArgumentException>(() => new OnnxRuntimeDenoiser(DoublingModel(), new OnnxDenoiserOptions { SampleShape = [3], MaxEvaluationBatch = 0 }));
+        var e = Assert.ThrowsExactly<ArgumentException>(() => onnx.Predict(new float[8], new float[3], [], new float[9]));
+        StringAssert.Contains(e.Message, "need 9");
+    }
+
+    [TestMethod]
     public void ConcurrentCallsDoNotShareBuffers()
     {
         using var onnx = new OnnxRuntimeDenoiser(DoublingModel(), new OnnxDenoiserOptions { SampleShape = [3], IntraOpThreads = 1 });
