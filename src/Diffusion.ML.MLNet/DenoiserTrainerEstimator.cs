@@ -43,6 +43,12 @@ public sealed class DenoiserTrainerEstimator : IEstimator<DenoiserTransformer>
         /// <summary>Probability of training on the null class (classifier-free guidance). Default 0.1.</summary>
         public double ClassDropout { get; set; } = 0.1;
 
+        /// <summary>
+        /// Images per forward and backward pass, gradients added up over the step (the gradient of the whole batch); null
+        /// (default) passes the whole batch. On the CPU, batches above 64 train faster in passes of 64 (docs/training.md).
+        /// </summary>
+        public int? MicroBatchSize { get; set; }
+
         /// <summary>Column of noisy samples x_t the transformer reads. Default "Noisy" (e.g. written by <c>AddNoise</c>).</summary>
         public string NoisyColumnName { get; set; } = "Noisy";
 
@@ -86,6 +92,7 @@ public sealed class DenoiserTrainerEstimator : IEstimator<DenoiserTransformer>
             WarmupSteps = _options.WarmupSteps,
             EmaDecay = _options.EmaDecay,
             ClassDropout = _options.ClassDropout,
+            MicroBatchSize = _options.MicroBatchSize,
             Seed = _options.Seed,
         };
         trainerOptions.Validate();

@@ -24,6 +24,7 @@ internal static class TrainCommand
         var autoencoderEma = new Option<bool>("--autoencoder-ema") { Description = "use the autoencoder's EMA weights" };
         var steps = new Option<long>("--steps") { Description = "total optimisation steps", DefaultValueFactory = _ => 10_000 };
         var batch = new Option<int>("--batch-size") { Description = "examples per step", DefaultValueFactory = _ => 64 };
+        var microBatch = new Option<int?>("--micro-batch") { Description = "examples per forward/backward pass, gradients added up over the step (same gradient; on CPU batches above 64 train faster in passes of 64)" };
         var lr = new Option<double>("--lr") { Description = "peak AdamW learning rate", DefaultValueFactory = _ => 2e-4 };
         var warmup = new Option<int>("--warmup") { Description = "learning-rate warm-up steps", DefaultValueFactory = _ => 100 };
         var prediction = new Option<PredictionType>("--prediction") { Description = "what the network predicts", DefaultValueFactory = _ => PredictionType.Epsilon };
@@ -53,7 +54,7 @@ internal static class TrainCommand
 
         var command = new Command("train", "Train a DDPM denoiser (UNet or DiT for images, MLP for 2-D points).")
         {
-            dataset, dataPath, output, resume, autoencoder, autoencoderEma, steps, batch, lr, warmup, prediction, schedule, zeroSnr, minSnr, ema, dropout, clip,
+            dataset, dataPath, output, resume, autoencoder, autoencoderEma, steps, batch, microBatch, lr, warmup, prediction, schedule, zeroSnr, minSnr, ema, dropout, clip,
             model, baseChannels, attention, ditSize, patchSize, hiddenSize, depth, heads, unconditional, learnSigma, hybridWeight, every, seed, device, threads,
         };
         foreach (var option in zoo.All) command.Options.Add(option);
@@ -111,6 +112,7 @@ internal static class TrainCommand
                     Schedule = new NoiseScheduleOptions { BetaSchedule = parse.GetValue(schedule), RescaleZeroTerminalSnr = parse.GetValue(zeroSnr) },
                     PredictionType = parse.GetValue(prediction),
                     BatchSize = parse.GetValue(batch),
+                    MicroBatchSize = parse.GetValue(microBatch),
                     LearningRate = parse.GetValue(lr),
                     WarmupSteps = parse.GetValue(warmup),
                     EmaDecay = parse.GetValue(ema),

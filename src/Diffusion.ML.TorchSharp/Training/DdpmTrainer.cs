@@ -118,26 +118,37 @@ public sealed class DdpmTrainer : IDisposable
 
         foreach (var group in _optimizer.ParamGroups) group.LearningRate = LearningRateAt(Step);
         _optimizer.zero_grad();
-        var xt = _loss.AddNoise(x0, t, eps);
-        var output = Network.call(xt, t.to_type(ScalarType.Float32), y);
-        Tensor loss;
-        if (_variationalBound is null) loss = _loss.Compute(output, _loss.Target(x0, t, eps), t);
-        else
+        double value = 0;
+        int pass = Options.MicroBatchSize ?? batch;
+        for (int start = 0; start < batch; start += pass)
         {
-            // L_hybrid = L_simple + lambda L_vlb with L_vlb = T E_t[L_t] (Nichol and Dhariwal 2021, sec. 3.1)
-            var halves = output.chunk(2, 1);
-            loss = _loss.Compute(halves[0], _loss.Target(x0, t, eps), t)
-                + Options.HybridLossWeight * T * _variationalBound.Compute(halves[0], halves[1], x0, xt, t).mean();
+            int count = Math.Min(pass, batch - start);
+            using var passScope = NewDisposeScope();
+            // The mean over the batch is the sum over passes of each pass's mean weighted by its share of the batch.
+            var loss = Loss(x0.narrow(0, start, count), t.narrow(0, start, count), eps.narrow(0, start, count), y?.narrow(0, start, count));
+            if (count != batch) loss = loss * ((double)count / batch);
+            loss.backward();
+            value += loss.item<float>();
         }
-        loss.backward();
         if (Options.GradientClipNorm > 0) nn.utils.clip_grad_norm_(Network.parameters(), Options.GradientClipNorm);
         _optimizer.step();
         Ema.Update(Step);
         Step++;
-        double value = loss.item<float>();
         if (!double.IsFinite(value))
             throw new InvalidOperationException($"The loss became {value} at step {Step}. Lower the learning rate or enable gradient clipping; resume from the last checkpoint.");
         return value;
+    }
+
+    /// <summary>The mean training loss of one pass over x0, t, eps and labels y (null: unconditional).</summary>
+    private Tensor Loss(Tensor x0, Tensor t, Tensor eps, Tensor? y)
+    {
+        var xt = _loss.AddNoise(x0, t, eps);
+        var output = Network.call(xt, t.to_type(ScalarType.Float32), y);
+        if (_variationalBound is null) return _loss.Compute(output, _loss.Target(x0, t, eps), t);
+        // L_hybrid = L_simple + lambda L_vlb with L_vlb = T E_t[L_t] (Nichol and Dhariwal 2021, sec. 3.1)
+        var halves = output.chunk(2, 1);
+        return _loss.Compute(halves[0], _loss.Target(x0, t, eps), t)
+            + Options.HybridLossWeight * Schedule.NumTrainTimesteps * _variationalBound.Compute(halves[0], halves[1], x0, xt, t).mean();
     }
 
     /// <summary>

@@ -15,6 +15,15 @@ public sealed record DdpmTrainerOptions
     /// <summary>Images per optimisation step. Default 64.</summary>
     public int BatchSize { get; init; } = 64;
 
+    /// <summary>
+    /// Images per forward and backward pass: a step over <see cref="BatchSize"/> images runs in passes of at most this
+    /// many and adds up their gradients, each pass's mean loss weighted by its share of the batch, which is the gradient
+    /// of the whole batch's mean loss (dropout masks are drawn per pass, so a run with dropout differs from one without
+    /// micro-batches by its random draws alone). On the CPU, batches above 64 train faster so (docs/training.md,
+    /// "Micro-batches"); it also bounds the activations' memory. Null (the default): the whole batch in one pass.
+    /// </summary>
+    public int? MicroBatchSize { get; init; }
+
     /// <summary>Peak AdamW learning rate. Default 2e-4.</summary>
     public double LearningRate { get; init; } = 2e-4;
 
@@ -69,6 +78,7 @@ public sealed record DdpmTrainerOptions
     {
         Schedule.Validate();
         if (BatchSize < 1) throw new ArgumentException($"BatchSize must be >= 1, got {BatchSize}.", nameof(BatchSize));
+        if (MicroBatchSize is < 1) throw new ArgumentException($"MicroBatchSize must be >= 1 or null (the whole batch), got {MicroBatchSize}.", nameof(MicroBatchSize));
         if (!(LearningRate > 0)) throw new ArgumentException($"LearningRate must be > 0, got {LearningRate}.", nameof(LearningRate));
         if (WarmupSteps < 0) throw new ArgumentException($"WarmupSteps must be >= 0, got {WarmupSteps}.", nameof(WarmupSteps));
         if (!(WeightDecay >= 0)) throw new ArgumentException($"WeightDecay must be >= 0, got {WeightDecay}.", nameof(WeightDecay));
