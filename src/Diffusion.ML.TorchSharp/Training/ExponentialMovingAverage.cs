@@ -52,7 +52,7 @@ public class ExponentialMovingAverage<TModel> : IDisposable where TModel : nn.Mo
     public virtual void Update(long step)
     {
         double d = DecayAt(step);
-        // Scalars owned here, not left to the finalizer: see ScalarSafeAdamW.
+        // Scalars owned here, not left to the finalizer: see ScalarSafe.AdamW.
         using Scalar decay = d.ToScalar(), weight = (1 - d).ToScalar();
         using var scope = NewDisposeScope();
         using (no_grad())
