@@ -40,6 +40,6 @@ public sealed partial class ConvResidualBlock : nn.Module<Tensor, Tensor>
         var h = Layers.Convolve(conv1, nn.functional.silu(norm1.call(x)));
         h = Layers.Convolve(conv2, nn.functional.silu(norm2.call(h)));
         var residual = skip is null ? x : Layers.Convolve(skip, x);
-        return (residual + h).MoveToOuterDisposeScope();
+        return Layers.Add(residual, h).MoveToOuterDisposeScope();
     }
 }

@@ -47,6 +47,6 @@ public sealed partial class AttentionBlock : nn.Module<Tensor, Tensor>
         var attended = nn.functional.scaled_dot_product_attention(qkvHeads[0].contiguous(), qkvHeads[1].contiguous(), qkvHeads[2].contiguous());
         // [B, heads, HW, d] -> [B, C, H, W]
         var merged = attended.permute(0, 1, 3, 2).reshape(b, c, h, w);
-        return (x + Layers.Convolve(projection, merged)).MoveToOuterDisposeScope();
+        return Layers.Add(x, Layers.Convolve(projection, merged)).MoveToOuterDisposeScope();
     }
 }

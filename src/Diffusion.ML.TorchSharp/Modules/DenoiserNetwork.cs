@@ -79,7 +79,7 @@ public abstract partial class DenoiserNetwork : nn.Module<Tensor, Tensor, Tensor
     {
         var embedding = time.call(PrepareTimesteps(t, batch));
         var labels = PrepareLabels(classLabels, batch, device);
-        return classes is not null && labels is not null ? embedding + classes.call(labels) : embedding;
+        return classes is not null && labels is not null ? Layers.Add(embedding, classes.call(labels)) : embedding;
     }
 
     /// <summary>
@@ -120,7 +120,8 @@ public abstract partial class DenoiserNetwork : nn.Module<Tensor, Tensor, Tensor
         }
         if (classLabels is null)
         {
-            return torch.full(batch, ClassCount, dtype: ScalarType.Int64, device: device);
+            using Scalar nullClass = ClassCount.ToScalar(); // owned, not left to the finalizer (see Layers.Add)
+            return torch.full(batch, nullClass, dtype: ScalarType.Int64, device: device);
         }
         if (classLabels.dim() != 1 || classLabels.shape[0] != batch)
         {

@@ -127,7 +127,7 @@ public sealed partial class Dit : DenoiserNetwork
         using var scope = torch.NewDisposeScope();
         var batch = x.shape[0];
         var c = ConditioningEmbedding(timeEmbedding, classEmbedding, t, classLabels, batch, x.device);
-        var h = patchEmbedding.call(x) + positionEmbedding;
+        var h = Layers.Add(patchEmbedding.call(x), positionEmbedding);
         foreach (var block in blocks)
         {
             h = block.call(h, c);

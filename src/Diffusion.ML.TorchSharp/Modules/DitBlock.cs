@@ -51,14 +51,14 @@ public sealed partial class DitBlock : nn.Module<Tensor, Tensor, Tensor>
         using var scope = torch.NewDisposeScope();
         var m = modulation.call(nn.functional.silu(c)).unsqueeze(1).chunk(ModulationCount, 2);
         var (shiftMsa, scaleMsa, gateMsa, shiftMlp, scaleMlp, gateMlp) = (m[0], m[1], m[2], m[3], m[4], m[5]);
-        var h = x + gateMsa * attention.call(Modulate(norm1.call(x), shiftMsa, scaleMsa));
+        var h = Layers.Add(x, gateMsa * attention.call(Modulate(norm1.call(x), shiftMsa, scaleMsa)));
         var mlp = fc2.call(nn.functional.gelu(fc1.call(Modulate(norm2.call(h), shiftMlp, scaleMlp)), GELU.Approximate.tanh));
-        return (h + gateMlp * mlp).MoveToOuterDisposeScope();
+        return Layers.Add(h, gateMlp * mlp).MoveToOuterDisposeScope();
     }
 
     /// <summary>adaLN's modulation <c>x (1 + scale) + shift</c> (Peebles and Xie 2022, Sec. 3.2; reference <c>modulate</c>).</summary>
     /// <param name="x">Normalised tokens <c>[B, T, d]</c>.</param>
     /// <param name="shift">Shift <c>[B, 1, d]</c>.</param>
     /// <param name="scale">Scale <c>[B, 1, d]</c>.</param>
-    internal static Tensor Modulate(Tensor x, Tensor shift, Tensor scale) => x * (scale + 1) + shift;
+    internal static Tensor Modulate(Tensor x, Tensor shift, Tensor scale) => Layers.Add(x * Layers.OnePlus(scale), shift);
 }

@@ -6,6 +6,25 @@ namespace Diffusion.ML.TorchSharp.Modules;
 /// <summary>Layer factories and calls that work around TorchSharp 0.107 / libtorch 2.10 defects.</summary>
 public static class Layers
 {
+    /// <summary>The scalar 1, alive as long as the process: the alpha of <see cref="Add"/> and the constant of <see cref="OnePlus"/>.</summary>
+    private static readonly Scalar One = 1.ToScalar();
+
+    /// <summary>
+    /// <c>a + b</c>. TorchSharp 0.107's <c>+</c> passes libtorch an alpha of 1 as a <see cref="Scalar"/> that only its
+    /// finalizer frees, so a garbage collection started by another thread during the native call can free it while
+    /// libtorch reads it (docs/torchsharp-on-linux.md, "Scalars freed during a native call"). The forward passes of this
+    /// library's networks add through here.
+    /// </summary>
+    /// <param name="a">Left operand.</param>
+    /// <param name="b">Right operand (broadcast).</param>
+    /// <returns>A new tensor.</returns>
+    public static Tensor Add(Tensor a, Tensor b) => a.add(b, One);
+
+    /// <summary><c>1 + a</c>, without a finalizer-owned scalar (see <see cref="Add"/>).</summary>
+    /// <param name="a">The tensor.</param>
+    /// <returns>A new tensor.</returns>
+    public static Tensor OnePlus(Tensor a) => a.add(One, One);
+
     /// <summary>
     /// Creates an <c>nn.GroupNorm</c> whose affine weight is 1 and bias is 0, as in PyTorch. TorchSharp 0.107's
     /// <c>nn.GroupNorm</c> allocates both with <c>torch.empty</c> and never initialises them, so a fresh module

@@ -85,7 +85,7 @@ public sealed partial class MlpDenoiser : DenoiserNetwork
         var h = x;
         foreach (var layer in hidden)
         {
-            h = nn.functional.silu(layer.call(h) + embedding);
+            h = nn.functional.silu(Layers.Add(layer.call(h), embedding));
         }
         return output.call(h).MoveToOuterDisposeScope();
     }

@@ -80,7 +80,7 @@ public sealed class NoiseConditionalScoreMlp : nn.Module<Tensor, Tensor, Tensor>
         foreach (var layer in hidden)
         {
             var pre = layer.call(h);
-            h = nn.functional.silu(embedding is null ? pre : pre + embedding);
+            h = nn.functional.silu(embedding is null ? pre : Layers.Add(pre, embedding));
         }
         return (output.call(h) / s).MoveToOuterDisposeScope(); // s(x, sigma) = f(x, sigma) / sigma (NCSNv2)
     }

@@ -55,9 +55,9 @@ public sealed partial class ResidualBlock : nn.Module<Tensor, Tensor, Tensor>
         using var scope = torch.NewDisposeScope();
         var h = Layers.Convolve(conv1, nn.functional.silu(norm1.call(x)));
         var e = embeddingProjection.call(nn.functional.silu(embedding));
-        h = h + e.unsqueeze(-1).unsqueeze(-1);
+        h = Layers.Add(h, e.unsqueeze(-1).unsqueeze(-1));
         h = Layers.Convolve(conv2, dropout.call(nn.functional.silu(norm2.call(h))));
         var residual = skip is null ? x : Layers.Convolve(skip, x);
-        return (residual + h).MoveToOuterDisposeScope();
+        return Layers.Add(residual, h).MoveToOuterDisposeScope();
     }
 }

@@ -70,7 +70,8 @@ public sealed partial class TimestepEmbedding : nn.Module<Tensor, Tensor>
     {
         using var scope = torch.NewDisposeScope();
         var half = dim / 2;
-        var exponents = torch.arange(half, dtype: ScalarType.Float32, device: device) * (-Math.Log(maxPeriod) / half);
+        using Scalar rate = (-Math.Log(maxPeriod) / half).ToScalar(); // owned, not left to the finalizer (see Layers.Add)
+        var exponents = torch.arange(half, dtype: ScalarType.Float32, device: device).mul(rate);
         return exponents.exp().MoveToOuterDisposeScope();
     }
 }

@@ -1,3 +1,4 @@
+using Diffusion.ML.TorchSharp.Tests.Native;
 using Diffusion.ML.TorchSharp.Training;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -85,17 +86,7 @@ public sealed class ScalarSafeAdamWTests
     {
         var parameters = Enumerable.Range(0, 200).Select(i => new Parameter(full(4, 0.01f * i))).ToArray();
         using var optimizer = new ScalarSafe.AdamW(parameters, Lr, Beta1, Beta2, Eps, WeightDecay);
-        bool stop = false;
-        var collector = new Thread(() =>
-        {
-            while (!Volatile.Read(ref stop))
-            {
-                GC.Collect(0);
-                GC.WaitForPendingFinalizers();
-            }
-        });
-        if (collecting) collector.Start();
-        try
+        using (collecting ? new CollectingThread() : null)
         {
             for (int step = 0; step < 60; step++)
             {
@@ -103,11 +94,6 @@ public sealed class ScalarSafeAdamWTests
                 foreach (var p in parameters) p.grad = sin(p.detach());
                 optimizer.step();
             }
-        }
-        finally
-        {
-            Volatile.Write(ref stop, true);
-            if (collecting) collector.Join();
         }
         return [.. parameters.SelectMany(p => p.data<float>().ToArray())];
     }
