@@ -36,14 +36,18 @@ public sealed class ScalarLifetimeTests
 
     private static DenoiserNetwork Network(string kind)
     {
+        if (kind == "unet")
+        {
+            var unet = TinyModels.RandomUNet(seed: 8);
+            unet.eval();
+            return unet;
+        }
         manual_seed(8);
-        DenoiserNetwork network = kind == "dit"
-            ? new Dit(new DitOptions { ImageHeight = 8, ImageWidth = 8, PatchSize = 2, HiddenSize = 32, Depth = 2, Heads = 2, ClassCount = 3 })
-            : TinyModels.UNet();
+        var dit = new Dit(new DitOptions { ImageHeight = 8, ImageWidth = 8, PatchSize = 2, HiddenSize = 32, Depth = 2, Heads = 2, ClassCount = 3 });
         using (no_grad())
-            foreach (var p in network.parameters()) p.normal_(0, 0.2); // no zero-initialised layer: every path computes
-        network.eval();
-        return network;
+            foreach (var p in dit.parameters()) p.normal_(0, 0.2); // no zero-initialised layer: every path computes
+        dit.eval();
+        return dit;
     }
 
     [TestMethod]

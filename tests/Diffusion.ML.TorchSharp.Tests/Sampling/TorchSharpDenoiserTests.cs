@@ -1,6 +1,7 @@
 using Diffusion.ML.Sampling;
 using Diffusion.ML.TorchSharp.Modules;
 using Diffusion.ML.TorchSharp.Sampling;
+using Diffusion.ML.TorchSharp.Tests.Training;
 using static TorchSharp.torch;
 
 namespace Diffusion.ML.TorchSharp.Tests.Sampling;
@@ -13,14 +14,7 @@ public sealed class TorchSharpDenoiserTests
 
     private static UNet RandomUNet(bool learnSigma)
     {
-        manual_seed(3);
-        var net = new UNet(new UNetOptions
-        {
-            ImageSize = 8, BaseChannels = 8, ChannelMultipliers = [1, 2], ResidualBlocksPerLevel = 1, AttentionResolutions = [4],
-            AttentionHeads = 2, GroupNormGroups = 4, ClassCount = 3, LearnSigma = learnSigma,
-        });
-        using (no_grad())
-            foreach (var p in net.parameters()) p.normal_(0, 0.2); // the zero-initialised output layer would predict zeros
+        var net = TinyModels.RandomUNet(learnSigma);
         net.eval();
         return net;
     }

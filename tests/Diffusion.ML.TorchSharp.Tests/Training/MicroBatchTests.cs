@@ -1,4 +1,3 @@
-using Diffusion.ML.TorchSharp.Modules;
 using Diffusion.ML.TorchSharp.Training;
 using static TorchSharp.torch;
 
@@ -10,19 +9,6 @@ public sealed class MicroBatchTests
     [TestInitialize]
     public void LoadTorch() => TorchSharpRuntime.EnsureLoaded();
 
-    private static UNet NoDropoutUNet(bool learnSigma)
-    {
-        manual_seed(21);
-        var net = new UNet(new UNetOptions
-        {
-            ImageSize = 8, BaseChannels = 8, ChannelMultipliers = [1, 2], ResidualBlocksPerLevel = 1, AttentionResolutions = [4],
-            AttentionHeads = 2, GroupNormGroups = 4, ClassCount = 3, LearnSigma = learnSigma,
-        });
-        using (no_grad())
-            foreach (var p in net.parameters()) p.normal_(0, 0.1); // away from the zero-initialised output layer's zero gradients
-        return net;
-    }
-
     [TestMethod]
     [DataRow(false)]
     [DataRow(true)]
@@ -32,8 +18,8 @@ public sealed class MicroBatchTests
         // the whole batch's gradient (no dropout, so no random draw depends on the passes).
         var options = new DdpmTrainerOptions { BatchSize = 8, Seed = 4, ClassDropout = 0.3, MinSnrGamma = 5, GradientClipNorm = 0 };
         var data = TinyModels.Images();
-        using var whole = new DdpmTrainer(NoDropoutUNet(learnSigma), data, options);
-        using var passes = new DdpmTrainer(NoDropoutUNet(learnSigma), data, options with { MicroBatchSize = 3 });
+        using var whole = new DdpmTrainer(TinyModels.RandomUNet(learnSigma, seed: 21), data, options);
+        using var passes = new DdpmTrainer(TinyModels.RandomUNet(learnSigma, seed: 21), data, options with { MicroBatchSize = 3 });
         double wholeLoss = whole.TrainStep(), passesLoss = passes.TrainStep();
         Assert.AreEqual(wholeLoss, passesLoss, 1e-6 * Math.Abs(wholeLoss));
 

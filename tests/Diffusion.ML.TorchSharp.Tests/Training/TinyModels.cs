@@ -1,5 +1,6 @@
 using Diffusion.ML.Data;
 using Diffusion.ML.TorchSharp.Modules;
+using TorchSharp;
 
 namespace Diffusion.ML.TorchSharp.Tests.Training;
 
@@ -11,6 +12,23 @@ internal static class TinyModels
         ImageSize = 8, BaseChannels = 8, ChannelMultipliers = [1, 2], ResidualBlocksPerLevel = 1,
         AttentionResolutions = [4], AttentionHeads = 2, GroupNormGroups = 4, ClassCount = classes, Dropout = 0.1,
     });
+
+    /// <summary>
+    /// <see cref="UNet"/> without dropout (nothing random in a pass), every parameter drawn from N(0, 0.2^2) so that no
+    /// zero-initialised layer hides a path; in training mode.
+    /// </summary>
+    public static UNet RandomUNet(bool learnSigma = false, long seed = 3)
+    {
+        torch.manual_seed(seed);
+        var net = new UNet(new UNetOptions
+        {
+            ImageSize = 8, BaseChannels = 8, ChannelMultipliers = [1, 2], ResidualBlocksPerLevel = 1, AttentionResolutions = [4],
+            AttentionHeads = 2, GroupNormGroups = 4, ClassCount = 3, LearnSigma = learnSigma,
+        });
+        using (torch.no_grad())
+            foreach (var p in net.parameters()) p.normal_(0, 0.2);
+        return net;
+    }
 
     public static MlpDenoiser Mlp(int classes = 0) => new(new MlpDenoiserOptions { HiddenWidth = 32, HiddenLayers = 2, ClassCount = classes });
 
