@@ -12,14 +12,6 @@ namespace Diffusion.ML.TorchSharp.Autoencoders;
 public static class LatentCodec
 {
     /// <summary>
-    /// The default images per encoder or decoder pass. Measured on the project's 2-core machine with the zoo's
-    /// <c>fashion-mnist-vae</c> (2,048 random images, 2 threads, 2026-12-06): encoding 367-442 images/s in passes of 256
-    /// against 984-1,083 in passes of 32 to 128, decoding 165-220 against 514-552 at 32 and 64 (docs/benchmarks.md,
-    /// "Evaluation batch on the CPU").
-    /// </summary>
-    public const int DefaultBatchSize = 64;
-
-    /// <summary>
     /// 1 / std of all latent values of <paramref name="sample"/> (every element of every latent pooled, as latent diffusion
     /// computes its scale factor from a batch: Rombach et al. 2022, Sec. 4.3.2).
     /// </summary>
@@ -28,7 +20,7 @@ public static class LatentCodec
     /// <param name="batchSize">Images encoded at once.</param>
     /// <param name="device">Device of the autoencoder (default CPU).</param>
     /// <exception cref="ArgumentException">The data is empty, has the wrong image shape or non-finite values, or the latents are constant.</exception>
-    public static double ComputeLatentScale(IImageAutoencoder autoencoder, ImageDataset sample, int batchSize = DefaultBatchSize, Device? device = null)
+    public static double ComputeLatentScale(IImageAutoencoder autoencoder, ImageDataset sample, int batchSize = TorchSharpRuntime.CpuBatchSize, Device? device = null)
     {
         double sum = 0, sumSquares = 0;
         long count = 0;
@@ -53,7 +45,7 @@ public static class LatentCodec
     /// <param name="batchSize">Images encoded at once.</param>
     /// <param name="device">Device of the autoencoder (default CPU).</param>
     /// <returns>N x prod(LatentShape) floats.</returns>
-    public static float[] EncodeDataset(IImageAutoencoder autoencoder, ImageDataset data, int batchSize = DefaultBatchSize, Device? device = null)
+    public static float[] EncodeDataset(IImageAutoencoder autoencoder, ImageDataset data, int batchSize = TorchSharpRuntime.CpuBatchSize, Device? device = null)
     {
         long latentLength = autoencoder.LatentShape.Aggregate(1L, (a, b) => a * b);
         var result = new float[data.Count * latentLength];
@@ -75,7 +67,7 @@ public static class LatentCodec
     /// <param name="data">Images of shape <see cref="IImageAutoencoder.ImageShape"/>.</param>
     /// <param name="batchSize">Images encoded at once.</param>
     /// <param name="device">Device of the autoencoder (default CPU).</param>
-    public static ImageDataset EncodeToDataset(IImageAutoencoder autoencoder, ImageDataset data, int batchSize = DefaultBatchSize, Device? device = null)
+    public static ImageDataset EncodeToDataset(IImageAutoencoder autoencoder, ImageDataset data, int batchSize = TorchSharpRuntime.CpuBatchSize, Device? device = null)
     {
         var latents = EncodeDataset(autoencoder, data, batchSize, device);
         long[] s = autoencoder.LatentShape;
@@ -95,7 +87,7 @@ public static class LatentCodec
     /// <param name="device">Device of the autoencoder (default CPU).</param>
     /// <returns>N x prod(ImageShape) floats.</returns>
     /// <exception cref="ArgumentException">The length is not a multiple of the latent size, or a value is not finite.</exception>
-    public static float[] DecodeLatents(IImageAutoencoder autoencoder, ReadOnlySpan<float> scaledLatents, int batchSize = DefaultBatchSize, Device? device = null)
+    public static float[] DecodeLatents(IImageAutoencoder autoencoder, ReadOnlySpan<float> scaledLatents, int batchSize = TorchSharpRuntime.CpuBatchSize, Device? device = null)
     {
         ArgumentNullException.ThrowIfNull(autoencoder);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);

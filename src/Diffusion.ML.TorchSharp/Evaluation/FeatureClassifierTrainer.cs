@@ -120,7 +120,7 @@ public sealed class FeatureClassifierTrainer : IDisposable
     /// <param name="device">Device the network lives on (default CPU).</param>
     /// <param name="batchSize">Images per forward pass.</param>
     /// <exception cref="ArgumentException">The data does not fit the network.</exception>
-    public static ClassifierAccuracy Evaluate(FeatureClassifier network, ImageDataset data, Device? device = null, int batchSize = TorchSharpFeatureExtractor.DefaultBatchSize)
+    public static ClassifierAccuracy Evaluate(FeatureClassifier network, ImageDataset data, Device? device = null, int batchSize = TorchSharpRuntime.CpuBatchSize)
     {
         ArgumentNullException.ThrowIfNull(network);
         ArgumentNullException.ThrowIfNull(data);

@@ -19,18 +19,11 @@ public sealed class TorchSharpFeatureExtractor : IFeatureExtractor, IDisposable
     /// <param name="network">The trained classifier, already on <paramref name="device"/>.</param>
     /// <param name="name">The name reported by <see cref="Name"/>, e.g. <c>fashion-mnist-features</c>.</param>
     /// <param name="device">Device the network lives on (default CPU).</param>
-    /// <param name="batchSize">Images per forward pass (default <see cref="DefaultBatchSize"/>).</param>
-    public TorchSharpFeatureExtractor(FeatureClassifier network, string name, Device? device = null, int batchSize = DefaultBatchSize)
+    /// <param name="batchSize">Images per forward pass (default <see cref="TorchSharpRuntime.CpuBatchSize"/>).</param>
+    public TorchSharpFeatureExtractor(FeatureClassifier network, string name, Device? device = null, int batchSize = TorchSharpRuntime.CpuBatchSize)
         : this(network, name, device, batchSize, ownsNetwork: false, manifest: null)
     {
     }
-
-    /// <summary>
-    /// The default images per forward pass. Measured on the project's 2-core machine with <c>fashion-mnist-features</c>
-    /// (2,048 random images, 2 threads, 2026-12-06): 1,750-2,160 images/s in passes of 256, 6,300-9,900 in passes of 32 to
-    /// 128 (docs/benchmarks.md, "Evaluation batch on the CPU").
-    /// </summary>
-    public const int DefaultBatchSize = 64;
 
     private TorchSharpFeatureExtractor(FeatureClassifier network, string name, Device? device, int batchSize, bool ownsNetwork, FeatureNetworkManifest? manifest)
     {
@@ -52,10 +45,10 @@ public sealed class TorchSharpFeatureExtractor : IFeatureExtractor, IDisposable
     /// <summary>Loads a feature-network file (see <see cref="FeatureNetworkFile"/>); <see cref="Name"/> is its id.</summary>
     /// <param name="path">The file, e.g. <c>zoo/fashion-mnist-features/model.zip</c>.</param>
     /// <param name="device">Device to run on (default CPU).</param>
-    /// <param name="batchSize">Images per forward pass (default <see cref="DefaultBatchSize"/>).</param>
+    /// <param name="batchSize">Images per forward pass (default <see cref="TorchSharpRuntime.CpuBatchSize"/>).</param>
     /// <exception cref="FileNotFoundException">No file at <paramref name="path"/>.</exception>
     /// <exception cref="InvalidDataException">The file is not a valid feature-network file.</exception>
-    public static TorchSharpFeatureExtractor Load(string path, Device? device = null, int batchSize = DefaultBatchSize)
+    public static TorchSharpFeatureExtractor Load(string path, Device? device = null, int batchSize = TorchSharpRuntime.CpuBatchSize)
     {
         var file = FeatureNetworkFile.Load(path);
         var network = file.CreateNetwork(device);

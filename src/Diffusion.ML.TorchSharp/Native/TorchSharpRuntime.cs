@@ -19,6 +19,17 @@ public static class TorchSharpRuntime
     /// </summary>
     public const string RuntimePatchEnvironmentVariable = "DIFFUSION_ML_PATCH_LIBTORCHSHARP";
 
+    /// <summary>
+    /// Samples per network pass on the CPU, the default of every batched evaluation of this library: the denoiser's
+    /// (<see cref="Sampling.TorchSharpDenoiser.MaxEvaluationBatch"/>), the feature network's and the autoencoders'
+    /// (<see cref="Autoencoders.LatentCodec"/>). On the project's 2-core machine (docs/benchmarks.md, "Evaluation batch
+    /// on the CPU", 2026-12-06) libtorch ran 2.4-5x faster per sample in passes of 64 than of 256 or 512: the zoo's UNet
+    /// and latent DiT 2.8x (512 rows), the feature network 6,300-9,900 against 1,750-2,160 images/s, the VAE encoder
+    /// 984-1,083 against 367-442, its decoder 514-552 against 165-220; the activations of 64 samples stay in cache and
+    /// libtorch reuses their memory, those of 512 do neither.
+    /// </summary>
+    public const int CpuBatchSize = 64;
+
     private const string LinuxNativeSubdirectory = "runtimes/linux-x64/native";
 
     private static readonly Lazy<bool> Loaded = new(LoadCore, LazyThreadSafetyMode.ExecutionAndPublication);

@@ -25,23 +25,15 @@ public sealed class TorchSharpDenoiser : IVectorJacobianDenoiser
         Device = device ?? CPU;
         _sampleShape = network.SampleShape;
         SampleShape = _sampleShape.Select(d => (int)d).ToArray();
-        _maxEvaluationBatch = Device.type == DeviceType.CPU ? CpuEvaluationBatch : int.MaxValue;
+        _maxEvaluationBatch = Device.type == DeviceType.CPU ? TorchSharpRuntime.CpuBatchSize : int.MaxValue;
     }
-
-    /// <summary>
-    /// The default <see cref="MaxEvaluationBatch"/> on the CPU. Measured on the project's 2-core machine (docs/benchmarks.md,
-    /// "Evaluation batch on the CPU"): a batch of 512 evaluated in calls of 64 took 2.8x less time per image than in one call,
-    /// for the zoo's UNet and its latent DiT alike (the activations of 64 samples stay in cache and libtorch reuses their
-    /// memory; those of 512 do neither).
-    /// </summary>
-    public const int CpuEvaluationBatch = 64;
 
     private int _maxEvaluationBatch;
 
     /// <summary>
     /// The most samples one network call evaluates: <see cref="Predict"/> evaluates a bigger batch in consecutive calls
     /// of at most this many samples, which gives the same predictions (up to float rounding of batched kernels).
-    /// Default <see cref="CpuEvaluationBatch"/> on the CPU, unlimited on a GPU.
+    /// Default <see cref="TorchSharpRuntime.CpuBatchSize"/> on the CPU, unlimited on a GPU.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">The value is not positive.</exception>
     public int MaxEvaluationBatch

@@ -51,8 +51,8 @@ public sealed class TorchSharpDenoiserTests
     public void CpuEvaluatesInSlicesOf64AndTheSliceMustBePositive()
     {
         using var net = RandomUNet(false);
-        Assert.AreEqual(TorchSharpDenoiser.CpuEvaluationBatch, new TorchSharpDenoiser(net, PredictionType.Epsilon).MaxEvaluationBatch);
-        Assert.AreEqual(64, TorchSharpDenoiser.CpuEvaluationBatch);
+        Assert.AreEqual(TorchSharpRuntime.CpuBatchSize, new TorchSharpDenoiser(net, PredictionType.Epsilon).MaxEvaluationBatch);
+        Assert.AreEqual(64, TorchSharpRuntime.CpuBatchSize);
         Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new TorchSharpDenoiser(net, PredictionType.Epsilon) { MaxEvaluationBatch = 0 });
     }
 
