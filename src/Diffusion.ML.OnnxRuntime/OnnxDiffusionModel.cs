@@ -5,7 +5,7 @@ using Microsoft.ML.OnnxRuntime;
 namespace Diffusion.ML.OnnxRuntime;
 
 /// <summary>
-/// A denoiser exported by Diffusion.ML, opened with <see cref="OnnxRuntimeDenoiser.Load(string, int, GraphOptimizationLevel?, OnnxExecutionProvider, int)"/>
+/// A denoiser exported by Diffusion.ML, opened with <see cref="OnnxRuntimeDenoiser.Load(string, int, GraphOptimizationLevel?, OnnxExecutionProvider, int, int?)"/>
 /// (from a file) or its overload for bytes in memory: the ONNX Runtime denoiser and
 /// what the file says about it (noise schedule, classes, pixel range), and for a latent diffusion model the decoder that
 /// turns its samples into images. Dispose it to release the sessions.

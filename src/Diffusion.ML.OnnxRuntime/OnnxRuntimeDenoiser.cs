@@ -64,18 +64,24 @@ public sealed class OnnxRuntimeDenoiser : IDenoiser, IDisposable
     /// <param name="graphOptimization">ONNX Runtime graph optimisation level; null for ONNX Runtime's default (all).</param>
     /// <param name="provider">Where ONNX Runtime runs the model (CUDA needs the GPU build).</param>
     /// <param name="deviceId">The GPU for <see cref="OnnxExecutionProvider.Cuda"/>.</param>
+    /// <param name="maxEvaluationBatch">The most samples one run evaluates (<see cref="OnnxDenoiserOptions.MaxEvaluationBatch"/>);
+    /// null for the default.</param>
     /// <returns>The denoiser with its metadata; dispose it.</returns>
+    /// <exception cref="ArgumentException"><paramref name="maxEvaluationBatch"/> is not positive.</exception>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">The file is not a loadable ONNX model, has no Diffusion.ML metadata, or its
     /// inputs do not match the metadata.</exception>
     public static OnnxDiffusionModel Load(string modelPath, int intraOpThreads = 0, GraphOptimizationLevel? graphOptimization = null,
-        OnnxExecutionProvider provider = OnnxExecutionProvider.Cpu, int deviceId = 0) =>
-        Load(OnnxSessions.Open(modelPath, intraOpThreads, graphOptimization, provider, deviceId), modelPath, intraOpThreads, provider, deviceId,
-            Path.GetDirectoryName(Path.GetFullPath(modelPath)));
+        OnnxExecutionProvider provider = OnnxExecutionProvider.Cpu, int deviceId = 0, int? maxEvaluationBatch = null)
+    {
+        CheckMaxEvaluationBatch(maxEvaluationBatch);
+        return Load(OnnxSessions.Open(modelPath, intraOpThreads, graphOptimization, provider, deviceId), modelPath, intraOpThreads, provider, deviceId,
+            maxEvaluationBatch, Path.GetDirectoryName(Path.GetFullPath(modelPath)));
+    }
 
     /// <summary>
     /// Opens a Diffusion.ML denoiser export held in memory (e.g. <c>OnnxModel.ToByteArray()</c> of a fresh export), as
-    /// <see cref="Load(string, int, GraphOptimizationLevel?, OnnxExecutionProvider, int)"/> opens a file.
+    /// <see cref="Load(string, int, GraphOptimizationLevel?, OnnxExecutionProvider, int, int?)"/> opens a file.
     /// </summary>
     /// <param name="model">The serialized ONNX model.</param>
     /// <param name="name">What to call the model in error messages.</param>
@@ -83,19 +89,24 @@ public sealed class OnnxRuntimeDenoiser : IDenoiser, IDisposable
     /// <param name="graphOptimization">ONNX Runtime graph optimisation level; null for ONNX Runtime's default (all).</param>
     /// <param name="provider">Where ONNX Runtime runs the model (CUDA needs the GPU build).</param>
     /// <param name="deviceId">The GPU for <see cref="OnnxExecutionProvider.Cuda"/>.</param>
+    /// <param name="maxEvaluationBatch">The most samples one run evaluates (<see cref="OnnxDenoiserOptions.MaxEvaluationBatch"/>);
+    /// null for the default.</param>
     /// <returns>The denoiser with its metadata; dispose it.</returns>
+    /// <exception cref="ArgumentException"><paramref name="maxEvaluationBatch"/> is not positive.</exception>
     /// <exception cref="InvalidDataException">The bytes are not a loadable ONNX model, have no Diffusion.ML metadata, or its
     /// inputs do not match the metadata.</exception>
     public static OnnxDiffusionModel Load(byte[] model, string name, int intraOpThreads = 0, GraphOptimizationLevel? graphOptimization = null,
-        OnnxExecutionProvider provider = OnnxExecutionProvider.Cpu, int deviceId = 0)
+        OnnxExecutionProvider provider = OnnxExecutionProvider.Cpu, int deviceId = 0, int? maxEvaluationBatch = null)
     {
         ArgumentNullException.ThrowIfNull(model);
-        return Load(OnnxSessions.Open(model, $"'{name}'", intraOpThreads, graphOptimization, provider, deviceId), name, intraOpThreads, provider, deviceId, folder: null);
+        CheckMaxEvaluationBatch(maxEvaluationBatch);
+        return Load(OnnxSessions.Open(model, $"'{name}'", intraOpThreads, graphOptimization, provider, deviceId), name, intraOpThreads, provider, deviceId, maxEvaluationBatch, folder: null);
     }
 
     /// <summary>Wraps an open session of a Diffusion.ML export (disposed if its metadata or signature is wrong).</summary>
     /// <remarks>A latent model's decoder is opened from <paramref name="folder"/> when first used (null: from memory, no decoder).</remarks>
-    private static OnnxDiffusionModel Load(InferenceSession session, string modelPath, int intraOpThreads, OnnxExecutionProvider provider, int deviceId, string? folder)
+    private static OnnxDiffusionModel Load(InferenceSession session, string modelPath, int intraOpThreads, OnnxExecutionProvider provider, int deviceId,
+        int? maxEvaluationBatch, string? folder)
     {
         DiffusionModelMetadata metadata;
         try
@@ -119,6 +130,7 @@ public sealed class OnnxRuntimeDenoiser : IDenoiser, IDisposable
             IntraOpThreads = intraOpThreads,
             ExecutionProvider = provider,
             DeviceId = deviceId,
+            MaxEvaluationBatch = maxEvaluationBatch,
         };
         return new OnnxDiffusionModel(new OnnxRuntimeDenoiser(modelPath, options, session), metadata,
             () => folder is null ? null : OpenDecoder(metadata, modelPath, folder, intraOpThreads, provider, deviceId));
@@ -148,10 +160,14 @@ public sealed class OnnxRuntimeDenoiser : IDenoiser, IDisposable
         ArgumentNullException.ThrowIfNull(options);
         if (options.SampleShape.Count == 0 || options.SampleShape.Any(d => d <= 0))
             throw new ArgumentException($"SampleShape must be non-empty with positive sizes, got [{string.Join(", ", options.SampleShape)}].", nameof(options));
-        if (options.MaxEvaluationBatch is <= 0)
-            throw new ArgumentException($"MaxEvaluationBatch must be positive or null (the default), got {options.MaxEvaluationBatch}.", nameof(options));
+        CheckMaxEvaluationBatch(options.MaxEvaluationBatch, nameof(options));
         return options;
     }
+
+    /// <summary>Checked before a session is opened, so a bad value leaks nothing.</summary>
+    private static int? CheckMaxEvaluationBatch(int? value, string parameter = "maxEvaluationBatch") => value is <= 0
+        ? throw new ArgumentException($"MaxEvaluationBatch must be positive or null (the default), got {value}.", parameter)
+        : value;
 
     /// <inheritdoc />
     public IReadOnlyList<int> SampleShape => _options.SampleShape;

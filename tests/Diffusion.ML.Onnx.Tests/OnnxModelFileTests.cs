@@ -161,6 +161,26 @@ public sealed class OnnxModelFileTests
     }
 
     [TestMethod]
+    public void LoadTakesTheEvaluationBatchAndSlicedRunsPredictTheSame()
+    {
+        using var net = Randomize(new MlpDenoiser(new MlpDenoiserOptions { HiddenWidth = 16, HiddenLayers = 1 }), 8);
+        string path = Path.Combine(_dir, "mlp.onnx");
+        DenoiserOnnxExporter.Export(net).Save(path);
+        using var whole = OnnxRuntimeDenoiser.Load(path, intraOpThreads: 1);
+        using var sliced = OnnxRuntimeDenoiser.Load(path, intraOpThreads: 1, maxEvaluationBatch: 2);
+        Assert.AreEqual(OnnxDenoiserOptions.CpuEvaluationBatch, whole.Denoiser.MaxEvaluationBatch);
+        Assert.AreEqual(2, sliced.Denoiser.MaxEvaluationBatch);
+        var rng = new Random(3);
+        float[] x = Enumerable.Range(0, 5 * 2).Select(_ => (float)rng.NextDouble()).ToArray(), t = [0, 10, 200, 500, 999];
+        float[] expected = new float[x.Length], actual = new float[x.Length];
+        whole.Denoiser.Predict(x, t, [], expected);
+        sliced.Denoiser.Predict(x, t, [], actual); // runs of 2, 2 and 1
+        for (int i = 0; i < x.Length; i++) Assert.AreEqual(expected[i], actual[i], 1e-6, $"value {i}");
+        var e = Assert.ThrowsExactly<ArgumentException>(() => OnnxRuntimeDenoiser.Load(path, maxEvaluationBatch: 0));
+        StringAssert.Contains(e.Message, "MaxEvaluationBatch must be positive");
+    }
+
+    [TestMethod]
     public void CorruptTruncatedOrForeignFilesGiveClearErrors()
     {
         using var net = Randomize(new MlpDenoiser(new MlpDenoiserOptions { HiddenWidth = 16, HiddenLayers = 1 }), 8);

@@ -38,6 +38,7 @@ internal static class BenchCommand
         command.Subcommands.Add(BenchSamplersCommand.Create());
         command.Subcommands.Add(BenchSuiteCommand.Create());
         command.Subcommands.Add(BenchMemoryCommand.Create());
+        command.Subcommands.Add(BenchPassesCommand.Create());
         command.SetAction((parse, cancellationToken) => CliApp.Run(() =>
         {
             string attentionText = parse.GetValue(attention)! == "none" ? "" : parse.GetValue(attention)!;

@@ -19,6 +19,12 @@ internal static class CommonOptions
         DefaultValueFactory = _ => 0,
     };
 
+    /// <summary><c>--evaluation-batch</c>: the denoiser's <c>MaxEvaluationBatch</c> on either backend (null: the backend's default).</summary>
+    public static Option<int?> EvaluationBatch() => new("--evaluation-batch")
+    {
+        Description = "most rows per network call (a guided sample is 2 rows; default 64 on CPU, all at once on a GPU; 'bench passes' measures the best)",
+    };
+
     public static Option<long> Seed() => new("--seed") { Description = "random seed", DefaultValueFactory = _ => 0 };
 
     /// <summary>Loads TorchSharp, sets its thread count and resolves the device.</summary>

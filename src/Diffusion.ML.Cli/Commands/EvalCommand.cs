@@ -53,12 +53,13 @@ internal static class EvalCommand
         var sampling = new SamplingArguments(defaultCount: 1000);
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();
+        var evaluationBatch = CommonOptions.EvaluationBatch();
         var zoo = new ZooOptions();
 
         var command = new Command("eval", "Score samples (FID, KID, precision/recall, IS, class counts) and a checkpoint's bits/dim; writes JSON.")
         {
             checkpoint, images, pattern, dataSplit, dataset, dataPath, referenceSplit, referenceCount, features, onnxFeatures, onnxLogits,
-            onnxClasses, onnxRange, noQuality, bitsPerDim, nllImages, nllTimesteps, nllPilot, nllConditional, variance, decoderVariance, kidSubsets, kidSubsetSize, json, raw, device, threads,
+            onnxClasses, onnxRange, noQuality, bitsPerDim, nllImages, nllTimesteps, nllPilot, nllConditional, variance, decoderVariance, kidSubsets, kidSubsetSize, json, raw, device, threads, evaluationBatch,
         };
         foreach (var option in sampling.All.Concat(zoo.All)) command.Options.Add(option);
         command.SetAction((parse, cancellationToken) => CliApp.Run(() =>
@@ -84,7 +85,7 @@ internal static class EvalCommand
             // A checkpoint runs on TorchSharp, an .onnx file from export on ONNX Runtime (its metadata holds the schedule).
             var modelSource = ckptPath is null ? null : ModelSource.Resolve(ckptPath, backend: null, () => zoo.CreateClient(parse), cancellationToken);
             using var model = modelSource is null ? null
-                : SampleModel.Open(modelSource.Backend, modelSource.Path, !parse.GetValue(raw), parse.GetValue(device)!, parse.GetValue(threads));
+                : SampleModel.Open(modelSource.Backend, modelSource.Path, !parse.GetValue(raw), parse.GetValue(device)!, parse.GetValue(threads), parse.GetValue(evaluationBatch));
             if (parse.GetValue(bitsPerDim) && model is { IsLatent: true })
                 throw new ArgumentException($"'{ckptPath}' is a latent diffusion model: its bound is on latents, not on the reference images; drop --bits-per-dim.");
             var denoiser = model?.Denoiser;

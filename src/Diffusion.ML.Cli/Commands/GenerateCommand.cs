@@ -28,10 +28,11 @@ internal static class GenerateCommand
         var raw = new Option<bool>("--raw-weights") { Description = "use the trained weights instead of their EMA (checkpoints)" };
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();
+        var evaluationBatch = CommonOptions.EvaluationBatch();
         var zoo = new ZooOptions();
         var command = new Command("generate", "Generate many images as a resumable, shardable batch job: PNGs plus a JSONL manifest per shard.")
         {
-            model, backend, output, shard, npy, raw, device, threads,
+            model, backend, output, shard, npy, raw, device, threads, evaluationBatch,
         };
         foreach (var option in sampling.All.Concat(zoo.All)) command.Options.Add(option);
         command.SetAction((parse, cancellationToken) => CliApp.Run(() =>
@@ -40,7 +41,7 @@ internal static class GenerateCommand
             bool onCpu = parse.GetValue(device)!.Equals("cpu", StringComparison.OrdinalIgnoreCase);
             var source = ModelSource.Resolve(parse.GetValue(model)!, parse.GetValue(backend), () => zoo.CreateClient(parse), cancellationToken,
                 preferOnnx: onCpu && !parse.GetValue(raw));
-            using var opened = SampleModel.Open(source.Backend, source.Path, useEma: !parse.GetValue(raw), parse.GetValue(device)!, parse.GetValue(threads));
+            using var opened = SampleModel.Open(source.Backend, source.Path, useEma: !parse.GetValue(raw), parse.GetValue(device)!, parse.GetValue(threads), parse.GetValue(evaluationBatch));
             var options = sampling.CreateOptions(parse, opened.Denoiser.ClassCount, opened.IsLatent);
             var spec = GenerationJobSpec.Create(source.Name, source.Sha256(), source.Backend, sampling.SamplerName(parse), sampling.CreateSettings(parse),
                 opened.Denoiser.SampleShape, options);

@@ -61,6 +61,22 @@ internal sealed record ModelSource(string Path, string Name, string Backend, Zoo
         return pulled.PathOf(file.Path);
     }
 
+    /// <summary>
+    /// Any TorchSharp network named on the command line (<c>bench passes</c>): an existing file as it is, else a zoo id
+    /// whose denoiser, autoencoder or feature-network file is pulled.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">Neither a file nor a zoo model.</exception>
+    /// <exception cref="ArgumentException">The zoo model has no such file.</exception>
+    public static string ResolveNetwork(string value, Func<ZooClient> zoo, CancellationToken cancellationToken)
+    {
+        if (File.Exists(value)) return value;
+        var pulled = PullZooModel(value, zoo, cancellationToken);
+        string[] formats = [ZooFileFormats.Checkpoint, ZooFileFormats.Autoencoder, ZooFileFormats.FeatureNetwork];
+        var file = pulled.Model.Files.FirstOrDefault(f => formats.Contains(f.Format)) ?? throw new ArgumentException(
+            $"Zoo model '{pulled.Model.Reference}' has no TorchSharp network (its files: {string.Join(", ", pulled.Model.Files.Select(f => $"{f.Path} ({f.Format})"))}).");
+        return pulled.PathOf(file.Path);
+    }
+
     /// <summary>Pulls the zoo model <paramref name="value"/> names, or says that it is neither a file nor a zoo model.</summary>
     private static ZooPullResult PullZooModel(string value, Func<ZooClient> zoo, CancellationToken cancellationToken)
     {

@@ -26,17 +26,18 @@ internal static class SampleCommand
         var resampling = new Option<int>("--resampling") { Description = "inpainting: RePaint resampling count r (1 = none)", DefaultValueFactory = _ => 10 };
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();
+        var evaluationBatch = CommonOptions.EvaluationBatch();
         var zoo = new ZooOptions();
 
         var command = new Command("sample", "Generate samples from a checkpoint and write a PNG grid and single PNGs.")
         {
-            checkpoint, backend, outputDir, columns, noSingles, raw, initImages, strength, mask, jumpLength, resampling, device, threads,
+            checkpoint, backend, outputDir, columns, noSingles, raw, initImages, strength, mask, jumpLength, resampling, device, threads, evaluationBatch,
         };
         foreach (var option in sampling.All.Concat(zoo.All)) command.Options.Add(option);
         command.SetAction((parse, cancellationToken) => CliApp.Run(() =>
         {
             var source = ModelSource.Resolve(parse.GetValue(checkpoint)!, parse.GetValue(backend), () => zoo.CreateClient(parse), cancellationToken);
-            using var model = SampleModel.Open(source.Backend, source.Path, useEma: !parse.GetValue(raw), parse.GetValue(device)!, parse.GetValue(threads));
+            using var model = SampleModel.Open(source.Backend, source.Path, useEma: !parse.GetValue(raw), parse.GetValue(device)!, parse.GetValue(threads), parse.GetValue(evaluationBatch));
             var denoiser = model.Denoiser;
             var options = sampling.CreateOptions(parse, denoiser.ClassCount, model.IsLatent);
             var schedule = model.Schedule;

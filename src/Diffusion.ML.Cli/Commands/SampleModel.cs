@@ -64,14 +64,22 @@ internal sealed class SampleModel : IDisposable
     }
 
     /// <summary>Opens <paramref name="path"/> with the backend; the caller disposes the result.</summary>
-    public static SampleModel Open(string backend, string path, bool useEma, string device, int threads)
+    /// <param name="backend"><see cref="Torch"/> or <see cref="Onnx"/>.</param>
+    /// <param name="path">The checkpoint or ONNX file.</param>
+    /// <param name="useEma">The EMA weights (a checkpoint's default) or the raw trained ones.</param>
+    /// <param name="device"><c>--device</c>.</param>
+    /// <param name="threads"><c>--threads</c>.</param>
+    /// <param name="evaluationBatch"><c>--evaluation-batch</c>: most rows per network call; null for the backend's default.</param>
+    public static SampleModel Open(string backend, string path, bool useEma, string device, int threads, int? evaluationBatch = null)
     {
+        if (evaluationBatch is <= 0)
+            throw new ArgumentException($"--evaluation-batch must be positive; got {evaluationBatch}.");
         if (backend == Onnx)
         {
             if (!useEma)
                 throw new ArgumentException("--raw-weights picks a checkpoint's weights; an ONNX file holds the weights chosen at export (diffusion-ml export --raw-weights).");
             var (provider, deviceId) = OnnxDevice(device);
-            var model = OnnxRuntimeDenoiser.Load(path, threads, provider: provider, deviceId: deviceId);
+            var model = OnnxRuntimeDenoiser.Load(path, threads, provider: provider, deviceId: deviceId, maxEvaluationBatch: evaluationBatch);
             try
             {
                 var schedule = model.ScheduleOptions is { } options ? new NoiseSchedule(options)
@@ -91,7 +99,10 @@ internal sealed class SampleModel : IDisposable
         if (!useEma && !ckpt.HasTrainedWeights)
             throw new ArgumentException($"--raw-weights: '{path}' is a sampling-only copy with the EMA weights alone; drop --raw-weights.");
         var network = ckpt.LoadNetwork(useEma, torchDevice);
-        var denoiser = new TorchSharpDenoiser(network, ckpt.Manifest.Trainer.PredictionType, torchDevice);
+        var denoiser = new TorchSharpDenoiser(network, ckpt.Manifest.Trainer.PredictionType, torchDevice)
+        {
+            MaxEvaluationBatch = evaluationBatch ?? TorchSharpDenoiser.DefaultMaxEvaluationBatch(torchDevice),
+        };
         if (ckpt.Manifest.Trainer.LatentAutoencoder?.Load(path, torchDevice) is not { } autoencoder)
             return new SampleModel(denoiser, ckpt.CreateSchedule(), ckpt.Manifest.ClassNames, network, denoiser.SampleShape);
         return new SampleModel(denoiser, ckpt.CreateSchedule(), ckpt.Manifest.ClassNames, network, autoencoder.ImageShape.Select(d => (int)d).ToArray(),

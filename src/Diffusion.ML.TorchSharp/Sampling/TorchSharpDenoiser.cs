@@ -25,8 +25,11 @@ public sealed class TorchSharpDenoiser : IVectorJacobianDenoiser
         Device = device ?? CPU;
         _sampleShape = network.SampleShape;
         SampleShape = _sampleShape.Select(d => (int)d).ToArray();
-        _maxEvaluationBatch = Device.type == DeviceType.CPU ? TorchSharpRuntime.CpuBatchSize : int.MaxValue;
+        _maxEvaluationBatch = DefaultMaxEvaluationBatch(Device);
     }
+
+    /// <summary>The default <see cref="MaxEvaluationBatch"/> on <paramref name="device"/>: <see cref="TorchSharpRuntime.CpuBatchSize"/> on the CPU, unlimited on a GPU.</summary>
+    public static int DefaultMaxEvaluationBatch(Device device) => device.type == DeviceType.CPU ? TorchSharpRuntime.CpuBatchSize : int.MaxValue;
 
     private int _maxEvaluationBatch;
 

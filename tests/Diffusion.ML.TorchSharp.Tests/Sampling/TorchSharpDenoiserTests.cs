@@ -53,6 +53,8 @@ public sealed class TorchSharpDenoiserTests
         using var net = RandomUNet(false);
         Assert.AreEqual(TorchSharpRuntime.CpuBatchSize, new TorchSharpDenoiser(net, PredictionType.Epsilon).MaxEvaluationBatch);
         Assert.AreEqual(64, TorchSharpRuntime.CpuBatchSize);
+        Assert.AreEqual(TorchSharpRuntime.CpuBatchSize, TorchSharpDenoiser.DefaultMaxEvaluationBatch(CPU));
+        Assert.AreEqual(int.MaxValue, TorchSharpDenoiser.DefaultMaxEvaluationBatch(new Device(global::TorchSharp.DeviceType.CUDA, 0)), "a GPU evaluates a batch in one call");
         Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new TorchSharpDenoiser(net, PredictionType.Epsilon) { MaxEvaluationBatch = 0 });
     }
 
