@@ -33,7 +33,8 @@ public sealed partial class DiffusionCatalog
         var (provider, deviceId) = ExecutionProvider(options);
         options.Validate(denoiser.ClassCount, denoiser.Schedule.NumTrainTimesteps, onnxRuntime: true);
         var network = denoiser.Network;
-        return new GeneratedSampleDataView(() => OpenOnnx(network, provider, deviceId), ownsDenoiser: true, denoiser.SampleShape, denoiser.ClassCount,
+        int? rows = options.MaxEvaluationBatch;
+        return new GeneratedSampleDataView(() => OpenOnnx(network, provider, deviceId, rows), ownsDenoiser: true, denoiser.SampleShape, denoiser.ClassCount,
             new NoiseSchedule(denoiser.Schedule), options, options.OutputRange ?? denoiser.PixelRange, options.ClipSample ?? denoiser.PixelRange is not null);
     }
 
@@ -62,7 +63,8 @@ public sealed partial class DiffusionCatalog
             ?? throw new ArgumentException($"'{path}' records no noise schedule. Open it with OnnxRuntimeDenoiser.Load and call " +
                 "Generate(IDenoiser, NoiseSchedule, options) with the schedule it was trained with.", nameof(onnxModelPath));
         options.Validate(model.Denoiser.ClassCount, schedule.NumTrainTimesteps, onnxRuntime: true);
-        return new GeneratedSampleDataView(() => OnnxRuntimeDenoiser.Load(path, provider: provider, deviceId: deviceId).Denoiser, ownsDenoiser: true,
+        int? rows = options.MaxEvaluationBatch;
+        return new GeneratedSampleDataView(() => OnnxRuntimeDenoiser.Load(path, provider: provider, deviceId: deviceId, maxEvaluationBatch: rows).Denoiser, ownsDenoiser: true,
             model.Denoiser.SampleShape, model.Denoiser.ClassCount, new NoiseSchedule(schedule), options, options.OutputRange, options.ClipSample ?? !model.IsLatent);
     }
 
@@ -102,6 +104,6 @@ public sealed partial class DiffusionCatalog
     };
 
     /// <summary>An ONNX Runtime denoiser over an in-memory export (the caller disposes it).</summary>
-    private static OnnxRuntimeDenoiser OpenOnnx(OnnxModel network, OnnxExecutionProvider provider, int deviceId) =>
-        OnnxRuntimeDenoiser.Load(network.ToByteArray(), "the trained denoiser", provider: provider, deviceId: deviceId).Denoiser;
+    private static OnnxRuntimeDenoiser OpenOnnx(OnnxModel network, OnnxExecutionProvider provider, int deviceId, int? maxEvaluationBatch) =>
+        OnnxRuntimeDenoiser.Load(network.ToByteArray(), "the trained denoiser", provider: provider, deviceId: deviceId, maxEvaluationBatch: maxEvaluationBatch).Denoiser;
 }

@@ -80,6 +80,14 @@ public sealed class GenerationViewOptions
     /// </summary>
     public int? GpuDeviceId { get; set; }
 
+    /// <summary>
+    /// For the ONNX Runtime sources: the most rows one ONNX Runtime run evaluates (a guided sample is two rows); a batch of
+    /// more runs in consecutive runs, with the same samples. Null takes <see cref="OnnxRuntime.OnnxDenoiserOptions.CpuEvaluationBatch"/>
+    /// on the CPU and the whole batch on a GPU. An <c>IDenoiser</c> source keeps its own (e.g. <c>TorchSharpDenoiser.MaxEvaluationBatch</c>).
+    /// Default null.
+    /// </summary>
+    public int? MaxEvaluationBatch { get; set; }
+
     /// <summary>Checks the options against a model; every message names the option and what it may be.</summary>
     internal void Validate(int classCount, int trainTimesteps, bool onnxRuntime)
     {
@@ -110,5 +118,10 @@ public sealed class GenerationViewOptions
         if (GpuDeviceId is not null && !onnxRuntime)
             throw new ArgumentException("GpuDeviceId applies to the ONNX Runtime sources; an IDenoiser runs where it lives " +
                 "(e.g. a TorchSharpDenoiser on a CUDA device). Set it to null.", nameof(GpuDeviceId));
+        if (MaxEvaluationBatch is not null && !onnxRuntime)
+            throw new ArgumentException("MaxEvaluationBatch applies to the ONNX Runtime sources; an IDenoiser keeps its own " +
+                "(e.g. TorchSharpDenoiser.MaxEvaluationBatch). Set it to null.", nameof(MaxEvaluationBatch));
+        if (MaxEvaluationBatch is < 1)
+            throw new ArgumentException($"MaxEvaluationBatch must be at least 1, or null for the default; got {MaxEvaluationBatch}.", nameof(MaxEvaluationBatch));
     }
 }
