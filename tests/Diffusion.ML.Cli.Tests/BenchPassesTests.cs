@@ -62,5 +62,8 @@ public sealed class BenchPassesTests
         Assert.AreEqual(CliApp.InputError, Run("bench", "passes", "-m", "fashion-mnist-vae", "--backend", "onnx", "--offline", "--cache-dir", Path.Combine(_dir, "cache")),
             "an autoencoder has no denoiser export");
         Assert.AreEqual(CliApp.InputError, Run("bench", "passes", "-m", "digits-unet", "--offline", "--pass-sizes", "6,0"), "a pass size of 0");
+        string onnxFile = Path.Combine(_dir, "model.onnx");
+        File.WriteAllText(onnxFile, "not read: the extension is checked first");
+        Assert.AreEqual(CliApp.InputError, Run("bench", "passes", "-m", onnxFile), "an ONNX file on the torch backend");
     }
 }

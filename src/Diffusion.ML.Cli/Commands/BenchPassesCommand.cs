@@ -54,6 +54,8 @@ internal static class BenchPassesCommand
             string path = onnx
                 ? ModelSource.Resolve(parse.GetValue(model)!, SampleModel.Onnx, () => zoo.CreateClient(parse), cancellationToken).Path
                 : ModelSource.ResolveNetwork(parse.GetValue(model)!, () => zoo.CreateClient(parse), cancellationToken);
+            if (!onnx && Path.GetExtension(path).Equals(".onnx", StringComparison.OrdinalIgnoreCase))
+                throw new ArgumentException($"'{path}' is an ONNX file; time it with --backend onnx (denoiser exports only).");
             var torchDevice = CommonOptions.PrepareTorch(onnx ? "cpu" : parse.GetValue(device)!, threadCount);
             Action? wait = torchDevice.type == DeviceType.CUDA ? () => torch.cuda.synchronize(torchDevice) : null;
 
