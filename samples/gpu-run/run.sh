@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the GPU measurements docs/benchmarks.md asks for, with the bundle from pack.sh, on a machine with an NVIDIA GPU
 # and PyTorch: `generate` images/s of the zoo's Fashion-MNIST models (TorchSharp on CUDA, DPM-Solver++(2M) 20 steps,
-# guidance 2, batch 256) and the reference UNet's training/sampling rates against PyTorch on the same GPU.
+# guidance 2, batch 256), the reference UNet's training/sampling rates against PyTorch on the same GPU, and the time per
+# row of the zoo denoisers by rows per network call (bench passes).
 # Usage, from the repository root:  samples/gpu-run/run.sh [OUTPUT_DIR]     (default: $OUT, else ./gpu-run-output)
 # Environment: DEVICE (default cuda), PYTHON (an interpreter with torch; default /opt/torch/.venv/bin/python3, else
 # python3), LIBTORCH (the folder with libtorch*.so; default PyTorch's own torch/lib), QUICK=1 (tiny sizes: checks the
@@ -32,7 +33,9 @@ step() { # step NAME COMMAND...: runs, logs, times
   "$python" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.is_available())'; } 2>&1 | tee "$log"
 
 if [ "${QUICK:-0}" = 1 ]; then counts="16"; gen_batch=16; train_batches="8"; steps=2; ddim_batch=4; matrix=256; unet=(--base-channels 16 --attention 7)
-else counts="256 2048"; gen_batch=256; train_batches="128 512"; steps=20; ddim_batch=256; matrix=8192; unet=(); fi
+  passes=(--rows 16 --pass-sizes 16,4 --repeats 1)
+else counts="256 2048"; gen_batch=256; train_batches="128 512"; steps=20; ddim_batch=256; matrix=8192; unet=()
+  passes=(--rows 4096 --pass-sizes 4096,1024,512,256,64 --repeats 3); fi
 
 for model in fashion-mnist-latent-dit fashion-mnist-unet32; do
   for n in $counts; do
@@ -46,5 +49,9 @@ for batch in $train_batches; do
 done
 step "bench ddim-20 reference UNet batch $ddim_batch on $device" "$dml" bench --mode ddim --device "$device" --python "$python" \
   "${unet[@]}" --batch-size "$ddim_batch" --steps 3 --warmup 1
+# Whether one network call per batch (the GPU default of --evaluation-batch) is right there, as 64 rows is on the CPU.
+for model in fashion-mnist-latent-dit fashion-mnist-unet32; do
+  step "bench passes $model on $device" "$dml" bench passes -m "$model" --offline --device "$device" "${passes[@]}"
+done
 step "bench sgemm $matrix on $device" "$dml" bench --mode sgemm --device "$device" --python "$python" --matrix "$matrix" --steps "$steps" --warmup 3
 rm -rf "$app"
