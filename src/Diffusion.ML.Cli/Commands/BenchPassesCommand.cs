@@ -49,7 +49,7 @@ internal static class BenchPassesCommand
                 throw new ArgumentException("--rows, --repeats and every --pass-sizes value must be positive.");
             int threadCount = parse.GetValue(threads) > 0 ? parse.GetValue(threads) : Environment.ProcessorCount;
             bool onnx = parse.GetValue(backend) == SampleModel.Onnx;
-            if (onnx && parse.GetValue(device) != "cpu")
+            if (onnx && !parse.GetValue(device)!.Equals("cpu", StringComparison.OrdinalIgnoreCase))
                 throw new ArgumentException("bench passes measures ONNX Runtime on the CPU only: drop --device or use --backend torch.");
             string path = onnx
                 ? ModelSource.Resolve(parse.GetValue(model)!, SampleModel.Onnx, () => zoo.CreateClient(parse), cancellationToken).Path
