@@ -20,6 +20,16 @@ public static class Layers
     /// <returns>A new tensor.</returns>
     public static Tensor Add(Tensor a, Tensor b) => a.add(b, One);
 
+    /// <summary><c>c * a</c> with a scalar the call owns and frees after libtorch has returned (see <see cref="Add"/>).</summary>
+    /// <param name="a">The tensor.</param>
+    /// <param name="c">The factor.</param>
+    /// <returns>A new tensor.</returns>
+    public static Tensor Scale(Tensor a, double c)
+    {
+        using var factor = c.ToScalar();
+        return a.mul(factor);
+    }
+
     /// <summary><c>1 + a</c>, without a finalizer-owned scalar (see <see cref="Add"/>).</summary>
     /// <param name="a">The tensor.</param>
     /// <returns>A new tensor.</returns>

@@ -126,7 +126,7 @@ public sealed class DdpmTrainer : IDisposable
             using var passScope = NewDisposeScope();
             // The mean over the batch is the sum over passes of each pass's mean weighted by its share of the batch.
             var loss = Loss(x0.narrow(0, start, count), t.narrow(0, start, count), eps.narrow(0, start, count), y?.narrow(0, start, count));
-            if (count != batch) loss = loss * ((double)count / batch);
+            if (count != batch) loss = Layers.Scale(loss, (double)count / batch);
             loss.backward();
             value += loss.item<float>();
         }
@@ -147,8 +147,8 @@ public sealed class DdpmTrainer : IDisposable
         if (_variationalBound is null) return _loss.Compute(output, _loss.Target(x0, t, eps), t);
         // L_hybrid = L_simple + lambda L_vlb with L_vlb = T E_t[L_t] (Nichol and Dhariwal 2021, sec. 3.1)
         var halves = output.chunk(2, 1);
-        return _loss.Compute(halves[0], _loss.Target(x0, t, eps), t)
-            + Options.HybridLossWeight * Schedule.NumTrainTimesteps * _variationalBound.Compute(halves[0], halves[1], x0, xt, t).mean();
+        return Layers.Add(_loss.Compute(halves[0], _loss.Target(x0, t, eps), t),
+            Layers.Scale(_variationalBound.Compute(halves[0], halves[1], x0, xt, t).mean(), Options.HybridLossWeight * Schedule.NumTrainTimesteps));
     }
 
     /// <summary>

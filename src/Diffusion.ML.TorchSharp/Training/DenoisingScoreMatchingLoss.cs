@@ -1,3 +1,4 @@
+using Diffusion.ML.TorchSharp.Modules;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -24,7 +25,7 @@ public static class DenoisingScoreMatchingLoss
     {
         ArgumentNullException.ThrowIfNull(x);
         using var scope = NewDisposeScope();
-        return (x + PerSample(sigma, x) * noise).MoveToOuterDisposeScope(); // x~ = x + sigma z
+        return Layers.Add(x, PerSample(sigma, x) * noise).MoveToOuterDisposeScope(); // x~ = x + sigma z
     }
 
     /// <summary>The loss from a score already evaluated at x~ = x + sigma z: mean over the batch of 1/2 |sigma s + z|^2.</summary>
@@ -39,8 +40,8 @@ public static class DenoisingScoreMatchingLoss
         if (!score.shape.SequenceEqual(noise.shape))
             throw new ArgumentException($"Score [{string.Join(", ", score.shape)}] and noise [{string.Join(", ", noise.shape)}] must have the same shape.", nameof(noise));
         using var scope = NewDisposeScope();
-        var residual = PerSample(sigma, score) * score + noise; // sigma s(x~, sigma) + (x~ - x) / sigma (eq. 5 times lambda = sigma^2)
-        return (residual.square().flatten(1).sum(1).mean() * 0.5).MoveToOuterDisposeScope(); // 1/2 E |.|^2
+        var residual = Layers.Add(PerSample(sigma, score) * score, noise); // sigma s(x~, sigma) + (x~ - x) / sigma (eq. 5 times lambda = sigma^2)
+        return Layers.Scale(residual.square().flatten(1).sum(1).mean(), 0.5).MoveToOuterDisposeScope(); // 1/2 E |.|^2
     }
 
     /// <summary>Perturbs <paramref name="x"/>, evaluates <paramref name="scoreFunction"/> at x~ and returns the loss.</summary>

@@ -1,5 +1,6 @@
 using Diffusion.ML.Sampling;
 using Diffusion.ML.Schedules;
+using Diffusion.ML.TorchSharp.Modules;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -36,7 +37,7 @@ public sealed class DiffusionLoss : IDisposable
     /// <param name="timesteps">int64 [B].</param>
     /// <param name="noise">eps, shaped like x0.</param>
     public Tensor AddNoise(Tensor x0, Tensor timesteps, Tensor noise)
-        => Extract(_sqrtAlphaBar, timesteps, x0) * x0 + Extract(_sqrtOneMinusAlphaBar, timesteps, x0) * noise;
+        => Layers.Add(Extract(_sqrtAlphaBar, timesteps, x0) * x0, Extract(_sqrtOneMinusAlphaBar, timesteps, x0) * noise);
 
     /// <summary>The regression target: eps, v = sqrt(abar) eps - sqrt(1 - abar) x_0 (Salimans and Ho 2022), or x_0.</summary>
     public Tensor Target(Tensor x0, Tensor timesteps, Tensor noise) => PredictionType switch
@@ -56,11 +57,12 @@ public sealed class DiffusionLoss : IDisposable
     {
         if (MinSnrGamma is not { } gamma) return null;
         var snr = _snr.index_select(0, timesteps);
-        var clipped = snr.clamp_max(gamma);
+        using var gammaScalar = gamma.ToScalar();
+        var clipped = snr.clamp_max(gammaScalar);
         return PredictionType switch
         {
             PredictionType.Epsilon => clipped / snr,
-            PredictionType.VPrediction => clipped / (snr + 1),
+            PredictionType.VPrediction => clipped / Layers.OnePlus(snr),
             _ => clipped,
         };
     }

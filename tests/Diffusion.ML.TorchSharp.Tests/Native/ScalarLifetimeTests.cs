@@ -78,7 +78,8 @@ public sealed class ScalarLifetimeTests
         {
             var network = Network("dit");
             network.train();
-            return new DdpmTrainer(network, TinyModels.Images(), new DdpmTrainerOptions { BatchSize = 8, Seed = 2 });
+            // Micro-batches and min-SNR weights: the loss's scaling and clamping run too.
+            return new DdpmTrainer(network, TinyModels.Images(), new DdpmTrainerOptions { BatchSize = 8, Seed = 2, MicroBatchSize = 4, MinSnrGamma = 5 });
         }
         static float[] Weights(DdpmTrainer trainer) => [.. trainer.Ema.Model.parameters().SelectMany(p => p.data<float>().ToArray())];
 
