@@ -65,6 +65,18 @@ public sealed class LatentDiffusionCommandTests
         Assert.AreEqual(CliApp.InputError, Run("export", "-c", Path.Combine(_dir, "denoiser.ckpt"), "-o", onnx, "--sampler", "ddim"),
             "a one-file generator would output latents");
 
+        // Fine-tuning a latent model keeps its autoencoder, pinned again relative to the new checkpoint, and samples decode.
+        string tuned = Path.Combine(_dir, "tuned", "tuned.ckpt");
+        Directory.CreateDirectory(Path.GetDirectoryName(tuned)!);
+        Assert.AreEqual(0, Run("train", "--dataset", "digits", "--init-from", Path.Combine(_dir, "denoiser.ckpt"), "--steps", "2", "--batch-size", "8",
+            "--output", tuned, "--threads", "1"));
+        var tunedReference = Checkpoint.Load(tuned).Manifest.Trainer.LatentAutoencoder!;
+        Assert.AreEqual(Path.Combine("..", "vae.ckpt"), tunedReference.File);
+        Assert.AreEqual(manifest.Trainer.LatentAutoencoder.Sha256, tunedReference.Sha256);
+        Assert.AreEqual(0, Run(["generate", "-m", tuned, "-o", Path.Combine(_dir, "gen-tuned"), .. job]));
+        ImageFileDecoder.Decode(Path.Combine(_dir, "gen-tuned", "sample_000000.png"), 1, out int tunedWidth, out int tunedHeight);
+        Assert.AreEqual((8, 8), (tunedWidth, tunedHeight), "decoded by the pretrained model's autoencoder");
+
         string moved = Path.Combine(_dir, "moved");
         Directory.CreateDirectory(moved);
         File.Copy(Path.Combine(_dir, "denoiser.ckpt"), Path.Combine(moved, "denoiser.ckpt"));

@@ -19,6 +19,11 @@ internal static class TrainCommand
         var dataPath = new Option<string?>("--data-path") { Description = "file or folder of the data (default: the data set's usual place)" };
         var output = new Option<string>("--output", "-o") { Description = "checkpoint file to write", Required = true };
         var resume = new Option<bool>("--resume") { Description = "continue the run stored in --output" };
+        var initFrom = new Option<string?>("--init-from")
+        {
+            Description = "fine-tune: start from the EMA weights of this checkpoint or zoo id (e.g. fashion-mnist-unet32); its network, schedule, " +
+                          "prediction type and autoencoder are kept, the optimizer starts fresh",
+        };
         var autoencoder = new Option<string?>("--autoencoder") { Description = "latent diffusion: train on the scaled latents of this autoencoder checkpoint (train-vae / train-vqvae) or zoo id (e.g. fashion-mnist-vae); sample decodes with it" };
         var zoo = new ZooOptions();
         var autoencoderEma = new Option<bool>("--autoencoder-ema") { Description = "use the autoencoder's EMA weights" };
@@ -54,7 +59,7 @@ internal static class TrainCommand
 
         var command = new Command("train", "Train a DDPM denoiser (UNet or DiT for images, MLP for 2-D points).")
         {
-            dataset, dataPath, output, resume, autoencoder, autoencoderEma, steps, batch, microBatch, lr, warmup, prediction, schedule, zeroSnr, minSnr, ema, dropout, clip,
+            dataset, dataPath, output, resume, initFrom, autoencoder, autoencoderEma, steps, batch, microBatch, lr, warmup, prediction, schedule, zeroSnr, minSnr, ema, dropout, clip,
             model, baseChannels, attention, ditSize, patchSize, hiddenSize, depth, heads, unconditional, learnSigma, hybridWeight, every, seed, device, threads,
         };
         foreach (var option in zoo.All) command.Options.Add(option);
@@ -64,11 +69,27 @@ internal static class TrainCommand
             string path = parse.GetValue(output)!;
             if (File.Exists(path) && !parse.GetValue(resume))
                 throw new ArgumentException($"'{path}' already exists. Pass --resume to continue that run, or choose another --output.");
+            bool resuming = parse.GetValue(resume) && File.Exists(path);
+            // Fine-tuning: the pretrained checkpoint fixes everything about the model; options that would change it are refused.
+            Checkpoint? pretrained = null;
+            if (parse.GetValue(initFrom) is { } initValue && !resuming)
+            {
+                Option[] modelOptions = [model, baseChannels, attention, ditSize, patchSize, hiddenSize, depth, heads, unconditional, learnSigma, prediction, schedule, zeroSnr, autoencoder, autoencoderEma];
+                if (modelOptions.FirstOrDefault(o => parse.GetResult(o) is { Implicit: false }) is { } given)
+                    throw new ArgumentException($"{given.Name} configures a new model; with --init-from the pretrained checkpoint's network, schedule, " +
+                        "prediction type and autoencoder are used. Drop it, or train from scratch without --init-from.");
+                var source = ModelSource.Resolve(initValue, SampleModel.Torch, () => zoo.CreateClient(parse), cancellationToken);
+                pretrained = Checkpoint.Load(source.Path);
+                AnsiConsole.MarkupLine($"fine-tuning [bold]{Markup.Escape(source.Description)}[/] (its EMA weights; the optimizer starts fresh)");
+            }
             ImageDataset data = DatasetCatalog.Load(parse.GetValue(dataset)!, parse.GetValue(dataPath), parse.GetValue(seed));
             AnsiConsole.MarkupLine($"data: [bold]{data.Count}[/] examples of {data.Channels}x{data.Height}x{data.Width}, {data.ClassCount} classes");
-            // Latent diffusion: a resumed run re-encodes with the autoencoder its checkpoint names; a new one with --autoencoder.
-            var latentAutoencoder = parse.GetValue(resume) && File.Exists(path)
+            // Latent diffusion: a resumed run re-encodes with the autoencoder its checkpoint names; a fine-tuning run with the
+            // pretrained model's (pinned again for the new checkpoint); a new one with --autoencoder.
+            var latentAutoencoder = resuming
                 ? Checkpoint.Load(path).Manifest.Trainer.LatentAutoencoder
+                : pretrained?.Manifest.Trainer.LatentAutoencoder is { } pretrainedAutoencoder
+                    ? LatentAutoencoderReference.Create(pretrainedAutoencoder.Resolve(pretrained.Path), path, pretrainedAutoencoder.UseEma)
                 : parse.GetValue(autoencoder) is { } autoencoderPath
                     ? LatentAutoencoderReference.Create(ModelSource.ResolveAutoencoder(autoencoderPath, () => zoo.CreateClient(parse), cancellationToken), path,
                         parse.GetValue(autoencoderEma))
@@ -81,7 +102,7 @@ internal static class TrainCommand
             }
 
             DdpmTrainer trainer;
-            if (parse.GetValue(resume) && File.Exists(path))
+            if (resuming)
             {
                 trainer = DdpmTrainer.Resume(path, data, torchDevice);
                 AnsiConsole.MarkupLine($"resumed [bold]{Markup.Escape(path)}[/] at step {trainer.Step}");
@@ -97,7 +118,7 @@ internal static class TrainCommand
                 bool conditional = !parse.GetValue(unconditional);
                 bool ditOptionsGiven = parse.GetResult(ditSize) is { Implicit: false } || parse.GetResult(patchSize) is { Implicit: false }
                     || parse.GetValue(hiddenSize) is not null || parse.GetValue(depth) is not null || parse.GetValue(heads) is not null;
-                DenoiserNetwork network = parse.GetValue(model)! switch
+                DenoiserNetwork network = pretrained is not null ? pretrained.LoadNetwork(useEma: true, torchDevice) : parse.GetValue(model)! switch
                 {
                     Dit.KindName when parse.GetValue(baseChannels) is not null || attentionAt is not null => throw new ArgumentException(
                         "--base-channels and --attention are UNet options; a DiT takes --dit-size, --patch-size, --hidden-size, --depth and --heads."),
@@ -109,8 +130,9 @@ internal static class TrainCommand
                 };
                 var options = new DdpmTrainerOptions
                 {
-                    Schedule = new NoiseScheduleOptions { BetaSchedule = parse.GetValue(schedule), RescaleZeroTerminalSnr = parse.GetValue(zeroSnr) },
-                    PredictionType = parse.GetValue(prediction),
+                    Schedule = pretrained?.Manifest.Trainer.Schedule
+                        ?? new NoiseScheduleOptions { BetaSchedule = parse.GetValue(schedule), RescaleZeroTerminalSnr = parse.GetValue(zeroSnr) },
+                    PredictionType = pretrained?.Manifest.Trainer.PredictionType ?? parse.GetValue(prediction),
                     BatchSize = parse.GetValue(batch),
                     MicroBatchSize = parse.GetValue(microBatch),
                     LearningRate = parse.GetValue(lr),
