@@ -57,6 +57,16 @@ public sealed class DenoiserTrainerEstimator : IEstimator<DenoiserTransformer>
 
         /// <summary>Column the transformer writes: the network's prediction (of epsilon, x_0 or v per <see cref="PredictionType"/>). Default "Prediction".</summary>
         public string OutputColumnName { get; set; } = "Prediction";
+
+        /// <summary>
+        /// Fine-tuning: a Diffusion.ML denoiser checkpoint (e.g. a zoo model's <c>model.ckpt</c>) whose EMA weights training
+        /// starts from; its network, <see cref="PredictionType"/> and <see cref="Schedule"/> are used, so
+        /// <see cref="Architecture"/>, <see cref="UNet"/> and <see cref="Dit"/> must stay at their defaults and the other two at
+        /// their defaults or the checkpoint's values. The rows must have its sample shape (for a latent model: latents of its
+        /// autoencoder) and at most its classes. Ignored when <see cref="DiffusionTrainingOptions.CheckpointFolder"/> already
+        /// holds a run to resume. Default null (a new network).
+        /// </summary>
+        public string? InitialCheckpoint { get; set; }
     }
 
     private readonly MLContext _mlContext;
@@ -83,7 +93,7 @@ public sealed class DenoiserTrainerEstimator : IEstimator<DenoiserTransformer>
         _options.ValidateCommon();
         _options.PixelRange?.Validate(nameof(Options.PixelRange));
         int[] shape = ImageColumns.ResolveShape(input.Schema, _featureColumnName, _options.ImageShape, nameof(Options.ImageShape));
-        var trainerOptions = new DdpmTrainerOptions
+        DdpmTrainerOptions trainerOptions = new()
         {
             Schedule = _options.Schedule,
             PredictionType = _options.PredictionType,
@@ -100,6 +110,9 @@ public sealed class DenoiserTrainerEstimator : IEstimator<DenoiserTransformer>
 
         var device = TorchSharpFit.Device(_options);
         string? checkpoint = TorchSharpFit.CheckpointPath(_options, "denoiser.ckpt");
+        var pretrained = _options.InitialCheckpoint is { } initial && !(checkpoint is not null && File.Exists(checkpoint)) ? Pretrained(initial) : null;
+        if (pretrained is not null)
+            trainerOptions = trainerOptions with { Schedule = pretrained.Manifest.Trainer.Schedule, PredictionType = pretrained.Manifest.Trainer.PredictionType };
         using var reporter = new TrainingReporter(_mlContext, "denoiser", _options);
         DdpmTrainer trainer;
         if (checkpoint is not null && File.Exists(checkpoint))
@@ -110,7 +123,9 @@ public sealed class DenoiserTrainerEstimator : IEstimator<DenoiserTransformer>
         else
         {
             torch.random.manual_seed(_options.Seed); // the initial weights
-            trainer = new DdpmTrainer(DenoiserNetworks.Create(_options, shape, data.ClassCount), data, trainerOptions, device);
+            var network = pretrained?.LoadNetwork(useEma: true, device) ?? DenoiserNetworks.Create(_options, shape, data.ClassCount);
+            if (pretrained is not null) reporter.Info($"fine-tuning the EMA weights of {pretrained.Path}");
+            trainer = new DdpmTrainer(network, data, trainerOptions, device);
         }
         using (trainer)
         using (trainer.Network)
@@ -131,6 +146,23 @@ public sealed class DenoiserTrainerEstimator : IEstimator<DenoiserTransformer>
             return new DenoiserTransformer(_mlContext, DenoiserOnnxExporter.Export(network, export), generators, shape, network.ClassCount,
                 trainer.Options.PredictionType, trainer.Options.Schedule, _labelColumnName, _options, input.Schema);
         }
+    }
+
+    /// <summary>Loads <see cref="Options.InitialCheckpoint"/> and checks that no option asks for another model.</summary>
+    private Checkpoint Pretrained(string path)
+    {
+        var pretrained = Checkpoint.Load(path);
+        var trained = pretrained.Manifest.Trainer;
+        if (_options.Architecture != DenoiserArchitecture.Auto || _options.UNet is not null || _options.Dit is not null)
+            throw new ArgumentException($"InitialCheckpoint '{path}' brings its network ({pretrained.Manifest.ModelKind}); leave Architecture at Auto and UNet and Dit null.",
+                nameof(Options.InitialCheckpoint));
+        if (_options.PredictionType != default && _options.PredictionType != trained.PredictionType)
+            throw new ArgumentException($"InitialCheckpoint '{path}' was trained to predict {trained.PredictionType}; PredictionType {_options.PredictionType} would " +
+                "ask its network for something else. Leave PredictionType at its default.", nameof(Options.PredictionType));
+        if (_options.Schedule != new NoiseScheduleOptions() && _options.Schedule != trained.Schedule)
+            throw new ArgumentException($"InitialCheckpoint '{path}' was trained with another noise schedule; leave Schedule at its default (the checkpoint's is used).",
+                nameof(Options.Schedule));
+        return pretrained;
     }
 
     /// <inheritdoc />

@@ -92,6 +92,32 @@ public sealed class GenerationViewTests
     }
 
     [TestMethod]
+    public void FineTuningStartsFromTheCheckpointsEmaWeights()
+    {
+        var ml = new MLContext(seed: 1);
+        string initial = Path.Combine(_dir, "denoiser.ckpt");
+        DenoiserTrainerEstimator.Options FineTune() => new()
+        {
+            Steps = 1, BatchSize = 8, WarmupSteps = 0, LearningRate = 1e-9, EmaDecay = 0.5, PixelRange = PixelRange.Bytes, InitialCheckpoint = initial,
+        };
+        // A learning rate of 1e-9 leaves the weights where they started: the samples are the pretrained model's.
+        var tuned = ml.Diffusion().TrainDenoiser("Pixels", "Label", FineTune()).Fit(TestData.Images(ml, 24));
+        var options = new GenerationViewOptions { Count = 4, Seed = 3, BatchSize = 4, Sampler = "ddim", Steps = 4, GuidanceScale = 2f };
+        float[] expected = TestData.Column(ml.Diffusion().Generate(_denoiser, options), "Generated").SelectMany(v => v).ToArray();
+        float[] actual = TestData.Column(ml.Diffusion().Generate(tuned, options), "Generated").SelectMany(v => v).ToArray();
+        VaeEstimatorTests.AssertClose(expected, actual, 0.05, "fine-tuned by a negligible step vs the pretrained model, pixels in [0, 255]");
+
+        string Error(DenoiserTrainerEstimator.Options o) =>
+            Assert.ThrowsExactly<ArgumentException>(() => ml.Diffusion().TrainDenoiser("Pixels", "Label", o).Fit(TestData.Images(ml, 24))).Message;
+        var dit = FineTune();
+        dit.Architecture = DenoiserArchitecture.UNet;
+        StringAssert.Contains(Error(dit), "brings its network");
+        var v = FineTune();
+        v.PredictionType = PredictionType.VPrediction;
+        StringAssert.Contains(Error(v), "was trained to predict Epsilon");
+    }
+
+    [TestMethod]
     [DataRow("ddim", OnnxGeneratorSampler.Ddim)]
     [DataRow("dpm-solver++-2m", OnnxGeneratorSampler.DpmSolverPlusPlus2M)]
     public void AgreesWithTheSavedOneGraphSampler(string name, OnnxGeneratorSampler graph)
