@@ -71,7 +71,7 @@ internal static class BenchPassesCommand
             string text = $"{header}\n\n{string.Join("\n", tables)}";
             Console.WriteLine(text);
             if (parse.GetValue(markdown) is { } file)
-                AtomicFile.Write(file, stream => { using var w = new StreamWriter(stream, leaveOpen: true); w.Write(text); });
+                AtomicFile.WriteAllText(file, text);
             return 0;
         }, cancellationToken));
         return command;

@@ -33,7 +33,7 @@ internal static class BenchSamplersCommand
             string markdown = string.Join("\n", rows.Select((r, i) => Table(r, mu[i], s[i], stepCounts, parse.GetValue(spacing), parse.GetValue(samples))));
             Console.WriteLine(markdown);
             if (parse.GetValue(output) is { } path)
-                AtomicFile.Write(path, stream => { using var w = new StreamWriter(stream, leaveOpen: true); w.Write(markdown); });
+                AtomicFile.WriteAllText(path, markdown);
             return 0;
         }, cancellationToken));
         return command;

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Text;
 using Diffusion.ML.Cli.Benchmarks;
 using Diffusion.ML.Data;
 using Spectre.Console;
@@ -48,7 +47,7 @@ internal static class BenchSuiteCommand
             string table = BenchmarkSuite.Markdown(results, threadCount);
             Console.WriteLine(table);
             if (parse.GetValue(markdown) is { } path)
-                AtomicFile.Write(path, stream => stream.Write(Encoding.UTF8.GetBytes(table)));
+                AtomicFile.WriteAllText(path, table);
             return results.Any(r => r.Measurement is null && r.Case.Backend != BenchmarkBackend.PyTorch) ? 1 : 0;
         }, cancellationToken));
         return command;

@@ -13,6 +13,13 @@ public static class AtomicFile
         Write(path, stream => stream.Write(copy));
     }
 
+    /// <summary>Writes <paramref name="text"/> as UTF-8 (no byte-order mark) the same way as <see cref="WriteAllBytes"/>.</summary>
+    public static void WriteAllText(string path, string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        WriteAllBytes(path, System.Text.Encoding.UTF8.GetBytes(text));
+    }
+
     /// <summary>
     /// Lets <paramref name="write"/> fill a temporary file in the target's directory (created if missing), flushes it to
     /// disk and then moves it over <paramref name="path"/>; if anything fails the old file is untouched.
