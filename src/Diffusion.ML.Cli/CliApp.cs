@@ -11,6 +11,17 @@ internal static class CliApp
     /// <summary>Exit code of a command refused because of bad input (the message says what to fix).</summary>
     public const int InputError = 2;
 
+    /// <summary>The time a cancelled command gets before the process is ended (declared before <see cref="Invocation"/>, which reads it).</summary>
+    public static readonly TimeSpan ShutdownGrace = TimeSpan.FromMinutes(2);
+
+    /// <summary>
+    /// How the process runs a command. On Ctrl+C, SIGINT or SIGTERM the command's cancellation token fires and the command
+    /// gets <see cref="ShutdownGrace"/> to finish: a training command completes its step and writes its checkpoint, a
+    /// generate job its current files. System.CommandLine's default of 2 seconds ended training runs before the
+    /// checkpoint was written (seen with a 1.2-second training step).
+    /// </summary>
+    public static InvocationConfiguration Invocation { get; } = new() { ProcessTerminationTimeout = ShutdownGrace };
+
     public static RootCommand CreateRootCommand() => new("diffusion-ml: train, sample and try diffusion models in .NET (Diffusion.ML).")
     {
         TrainCommand.Create(),

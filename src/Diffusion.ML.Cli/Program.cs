@@ -1,3 +1,3 @@
 using Diffusion.ML.Cli;
 
-return await CliApp.CreateRootCommand().Parse(args).InvokeAsync();
+return await CliApp.CreateRootCommand().Parse(args).InvokeAsync(CliApp.Invocation);
