@@ -93,7 +93,7 @@ public sealed class DenoiserTrainerEstimator : IEstimator<DenoiserTransformer>
         _options.ValidateCommon();
         _options.PixelRange?.Validate(nameof(Options.PixelRange));
         int[] shape = ImageColumns.ResolveShape(input.Schema, _featureColumnName, _options.ImageShape, nameof(Options.ImageShape));
-        DdpmTrainerOptions trainerOptions = new()
+        var trainerOptions = new DdpmTrainerOptions
         {
             Schedule = _options.Schedule,
             PredictionType = _options.PredictionType,
@@ -110,22 +110,24 @@ public sealed class DenoiserTrainerEstimator : IEstimator<DenoiserTransformer>
 
         var device = TorchSharpFit.Device(_options);
         string? checkpoint = TorchSharpFit.CheckpointPath(_options, "denoiser.ckpt");
-        var pretrained = _options.InitialCheckpoint is { } initial && !(checkpoint is not null && File.Exists(checkpoint)) ? Pretrained(initial) : null;
-        if (pretrained is not null)
-            trainerOptions = trainerOptions with { Schedule = pretrained.Manifest.Trainer.Schedule, PredictionType = pretrained.Manifest.Trainer.PredictionType };
+        bool resuming = checkpoint is not null && File.Exists(checkpoint);
+        var pretrained = _options.InitialCheckpoint is { } initial && !resuming ? Pretrained(initial) : null;
         using var reporter = new TrainingReporter(_mlContext, "denoiser", _options);
         DdpmTrainer trainer;
-        if (checkpoint is not null && File.Exists(checkpoint))
+        if (resuming)
         {
-            trainer = DdpmTrainer.Resume(checkpoint, data, device);
+            trainer = DdpmTrainer.Resume(checkpoint!, data, device);
             reporter.Info($"resumed from {checkpoint} at step {trainer.Step}");
+        }
+        else if (pretrained is not null)
+        {
+            reporter.Info($"fine-tuning the EMA weights of {pretrained.Path}");
+            trainer = DdpmTrainer.FineTune(pretrained, data, trainerOptions, device);
         }
         else
         {
             torch.random.manual_seed(_options.Seed); // the initial weights
-            var network = pretrained?.LoadNetwork(useEma: true, device) ?? DenoiserNetworks.Create(_options, shape, data.ClassCount);
-            if (pretrained is not null) reporter.Info($"fine-tuning the EMA weights of {pretrained.Path}");
-            trainer = new DdpmTrainer(network, data, trainerOptions, device);
+            trainer = new DdpmTrainer(DenoiserNetworks.Create(_options, shape, data.ClassCount), data, trainerOptions, device);
         }
         using (trainer)
         using (trainer.Network)

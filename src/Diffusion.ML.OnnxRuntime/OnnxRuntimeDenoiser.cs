@@ -165,9 +165,11 @@ public sealed class OnnxRuntimeDenoiser : IDenoiser, IDisposable
     }
 
     /// <summary>Checked before a session is opened, so a bad value leaks nothing.</summary>
-    private static int? CheckMaxEvaluationBatch(int? value, string parameter = "maxEvaluationBatch") => value is <= 0
-        ? throw new ArgumentException($"MaxEvaluationBatch must be positive or null (the default), got {value}.", parameter)
-        : value;
+    private static void CheckMaxEvaluationBatch(int? value, string parameter = "maxEvaluationBatch")
+    {
+        if (value is <= 0)
+            throw new ArgumentException($"MaxEvaluationBatch must be positive or null (the default), got {value}.", parameter);
+    }
 
     /// <inheritdoc />
     public IReadOnlyList<int> SampleShape => _options.SampleShape;

@@ -46,14 +46,8 @@ internal static class UNetBenchmarks
     /// </summary>
     public static double Forward(IDenoiser denoiser, BenchmarkCase benchmark)
     {
-        var rng = new Random(0);
-        int batch = benchmark.Batch, size = denoiser.SampleShape.Aggregate(1, (a, b) => a * b);
-        var x = new float[batch * size];
-        for (int i = 0; i < x.Length; i++) x[i] = (float)(rng.NextDouble() * 2 - 1);
-        var t = Enumerable.Range(0, batch).Select(_ => (float)rng.Next(1000)).ToArray();
-        var y = Enumerable.Range(0, batch).Select(i => i % Classes).ToArray();
-        var output = new float[x.Length];
-        return Timed(benchmark, () => denoiser.Predict(x, t, y, output)) * batch;
+        var call = RandomInputs.Predict(denoiser, benchmark.Batch, new Random(0));
+        return Timed(benchmark, () => call.Run(denoiser)) * benchmark.Batch;
     }
 
     /// <summary>Images per second of DDIM (eta 0, leading spacing) with classifier-free guidance through the sampler core.</summary>
@@ -92,9 +86,7 @@ internal static class UNetBenchmarks
     /// <summary>Uniform random images in [-1, 1] with cycled labels (training speed does not depend on the pixels).</summary>
     public static ImageDataset RandomImages(int count)
     {
-        var rng = new Random(0);
-        var pixels = new float[count * ImageSize * ImageSize];
-        for (int i = 0; i < pixels.Length; i++) pixels[i] = (float)(rng.NextDouble() * 2 - 1);
+        var pixels = RandomInputs.Uniform(new Random(0), count * ImageSize * ImageSize);
         return new ImageDataset(count, 1, ImageSize, ImageSize, pixels, Enumerable.Range(0, count).Select(i => i % Classes).ToArray(), Classes);
     }
 

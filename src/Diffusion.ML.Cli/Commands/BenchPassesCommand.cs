@@ -85,7 +85,7 @@ internal static class BenchPassesCommand
         {
             var loaded = TorchSharpFeatureExtractor.Load(path, device);
             var extractors = sizes.Distinct().ToDictionary(n => n, n => new TorchSharpFeatureExtractor(loaded.Network, loaded.Name, device, n));
-            var images = Uniform(rng, rows * loaded.InputShape.Aggregate(1, (a, b) => a * b));
+            var images = RandomInputs.Uniform(rng, rows * loaded.InputShape.Aggregate(1, (a, b) => a * b));
             float[] features = new float[rows * loaded.FeatureDimension], logits = new float[rows * loaded.ClassCount];
             return new JobSet([new PassSizeBenchmark.Job($"feature network {loaded.Name}", n => extractors[n].Extract(images, features, logits))], loaded);
         }
@@ -93,7 +93,7 @@ internal static class BenchPassesCommand
         {
             var autoencoder = AutoencoderCheckpoint.Load(path).LoadModel(device: device);
             long[] shape = autoencoder.ImageShape;
-            var data = new ImageDataset(rows, (int)shape[0], (int)shape[1], (int)shape[2], Uniform(rng, rows * (int)(shape[0] * shape[1] * shape[2])), null, 0);
+            var data = new ImageDataset(rows, (int)shape[0], (int)shape[1], (int)shape[2], RandomInputs.Uniform(rng, rows * (int)(shape[0] * shape[1] * shape[2])), null, 0);
             float[] latents = LatentCodec.EncodeDataset(autoencoder, data, device: device);
             return new JobSet(
             [
@@ -128,20 +128,8 @@ internal static class BenchPassesCommand
     /// <summary><see cref="IDenoiser.Predict"/> on <paramref name="rows"/> random rows; the time does not depend on the values, timesteps or labels.</summary>
     private static PassSizeBenchmark.Job DenoiserJob(string name, Dictionary<int, IDenoiser> denoisers, int rows, Random rng)
     {
-        var any = denoisers.Values.First();
-        int size = any.SampleShape.Aggregate(1, (a, b) => a * b);
-        var x = Uniform(rng, rows * size);
-        var t = Enumerable.Range(0, rows).Select(_ => (float)rng.Next(1000)).ToArray();
-        var labels = any.ClassCount > 0 ? Enumerable.Range(0, rows).Select(i => i % any.ClassCount).ToArray() : [];
-        var output = new float[rows * (any.LearnsVariance ? 2 * size : size)];
-        return new PassSizeBenchmark.Job(name, n => denoisers[n].Predict(x, t, labels, output));
-    }
-
-    private static float[] Uniform(Random rng, int count)
-    {
-        var values = new float[count];
-        for (int i = 0; i < count; i++) values[i] = (float)(rng.NextDouble() * 2 - 1);
-        return values;
+        var call = RandomInputs.Predict(denoisers.Values.First(), rows, rng);
+        return new PassSizeBenchmark.Job(name, n => call.Run(denoisers[n]));
     }
 
     /// <summary>The jobs of one model and what to dispose after them.</summary>

@@ -109,30 +109,10 @@ internal static class TrainCommand
             }
             else
             {
-                int[]? attentionAt = parse.GetValue(attention) switch
-                {
-                    null => null,
-                    "none" => [],
-                    var text => CommonOptions.ParseIntList(text, "--attention"),
-                };
-                bool conditional = !parse.GetValue(unconditional);
-                bool ditOptionsGiven = parse.GetResult(ditSize) is { Implicit: false } || parse.GetResult(patchSize) is { Implicit: false }
-                    || parse.GetValue(hiddenSize) is not null || parse.GetValue(depth) is not null || parse.GetValue(heads) is not null;
-                DenoiserNetwork network = pretrained is not null ? pretrained.LoadNetwork(useEma: true, torchDevice) : parse.GetValue(model)! switch
-                {
-                    Dit.KindName when parse.GetValue(baseChannels) is not null || attentionAt is not null => throw new ArgumentException(
-                        "--base-channels and --attention are UNet options; a DiT takes --dit-size, --patch-size, --hidden-size, --depth and --heads."),
-                    Dit.KindName => CreateDit(data, conditional, parse.GetValue(ditSize)!, parse.GetValue(patchSize),
-                        parse.GetValue(hiddenSize), parse.GetValue(depth), parse.GetValue(heads), parse.GetValue(learnSigma)),
-                    _ when ditOptionsGiven => throw new ArgumentException(
-                        "--dit-size, --patch-size, --hidden-size, --depth and --heads configure a DiT; add --model dit."),
-                    var kind => CheckKind(kind, data, ModelPresets.Create(data, parse.GetValue(baseChannels), attentionAt, conditional, parse.GetValue(learnSigma))),
-                };
                 var options = new DdpmTrainerOptions
                 {
-                    Schedule = pretrained?.Manifest.Trainer.Schedule
-                        ?? new NoiseScheduleOptions { BetaSchedule = parse.GetValue(schedule), RescaleZeroTerminalSnr = parse.GetValue(zeroSnr) },
-                    PredictionType = pretrained?.Manifest.Trainer.PredictionType ?? parse.GetValue(prediction),
+                    Schedule = new NoiseScheduleOptions { BetaSchedule = parse.GetValue(schedule), RescaleZeroTerminalSnr = parse.GetValue(zeroSnr) },
+                    PredictionType = parse.GetValue(prediction),
                     BatchSize = parse.GetValue(batch),
                     MicroBatchSize = parse.GetValue(microBatch),
                     LearningRate = parse.GetValue(lr),
@@ -145,8 +125,32 @@ internal static class TrainCommand
                     Seed = parse.GetValue(seed),
                     LatentAutoencoder = latentAutoencoder,
                 };
-                trainer = new DdpmTrainer(network, data, options, torchDevice);
-                AnsiConsole.MarkupLine($"model: {network.Kind}, {network.ParameterCount:N0} parameters, {network.ClassCount} classes");
+                if (pretrained is not null)
+                    trainer = DdpmTrainer.FineTune(pretrained, data, options, torchDevice); // its schedule and prediction type replace the defaults above
+                else
+                {
+                    int[]? attentionAt = parse.GetValue(attention) switch
+                    {
+                        null => null,
+                        "none" => [],
+                        var text => CommonOptions.ParseIntList(text, "--attention"),
+                    };
+                    bool conditional = !parse.GetValue(unconditional);
+                    bool ditOptionsGiven = parse.GetResult(ditSize) is { Implicit: false } || parse.GetResult(patchSize) is { Implicit: false }
+                        || parse.GetValue(hiddenSize) is not null || parse.GetValue(depth) is not null || parse.GetValue(heads) is not null;
+                    DenoiserNetwork network = parse.GetValue(model)! switch
+                    {
+                        Dit.KindName when parse.GetValue(baseChannels) is not null || attentionAt is not null => throw new ArgumentException(
+                            "--base-channels and --attention are UNet options; a DiT takes --dit-size, --patch-size, --hidden-size, --depth and --heads."),
+                        Dit.KindName => CreateDit(data, conditional, parse.GetValue(ditSize)!, parse.GetValue(patchSize),
+                            parse.GetValue(hiddenSize), parse.GetValue(depth), parse.GetValue(heads), parse.GetValue(learnSigma)),
+                        _ when ditOptionsGiven => throw new ArgumentException(
+                            "--dit-size, --patch-size, --hidden-size, --depth and --heads configure a DiT; add --model dit."),
+                        var kind => CheckKind(kind, data, ModelPresets.Create(data, parse.GetValue(baseChannels), attentionAt, conditional, parse.GetValue(learnSigma))),
+                    };
+                    trainer = new DdpmTrainer(network, data, options, torchDevice);
+                }
+                AnsiConsole.MarkupLine($"model: {trainer.Network.Kind}, {trainer.Network.ParameterCount:N0} parameters, {trainer.Network.ClassCount} classes");
             }
             using (trainer)
             {

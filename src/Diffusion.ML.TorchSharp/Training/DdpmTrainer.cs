@@ -209,6 +209,33 @@ public sealed class DdpmTrainer : IDisposable
         return trainer;
     }
 
+    /// <summary>
+    /// Starts fine-tuning a trained model: a new run whose network is <paramref name="pretrained"/>'s with its EMA weights,
+    /// and whose noise schedule and prediction type are the checkpoint's (they replace those of <paramref name="options"/>:
+    /// the network was trained for them). The optimizer, the warm-ups and the step count start fresh.
+    /// </summary>
+    /// <param name="pretrained">The trained model (a full or a sampling-only checkpoint).</param>
+    /// <param name="data">The data to fine-tune on, of the network's sample shape and at most its classes.</param>
+    /// <param name="options">The run's options; <see cref="DdpmTrainerOptions.Schedule"/> and <see cref="DdpmTrainerOptions.PredictionType"/> are replaced.</param>
+    /// <param name="device">Device to train on (default CPU).</param>
+    /// <exception cref="ArgumentException">The data does not fit the network (the network is released).</exception>
+    public static DdpmTrainer FineTune(Checkpoint pretrained, ImageDataset data, DdpmTrainerOptions options, Device? device = null)
+    {
+        ArgumentNullException.ThrowIfNull(pretrained);
+        ArgumentNullException.ThrowIfNull(options);
+        var trained = pretrained.Manifest.Trainer;
+        var network = pretrained.LoadNetwork(useEma: true, device);
+        try
+        {
+            return new DdpmTrainer(network, data, options with { Schedule = trained.Schedule, PredictionType = trained.PredictionType }, device);
+        }
+        catch
+        {
+            network.Dispose();
+            throw;
+        }
+    }
+
     /// <inheritdoc />
     public void Dispose()
     {
